@@ -1,0 +1,58 @@
+"""Static checks of every notebook's anatomy (CONVENTIONS §3, §7), so that a new notebook is held to them."""
+
+import json
+import re
+
+import pytest
+from conftest import ROOT
+
+NOTEBOOKS = sorted(p for p in ROOT.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercises_follow_the_four_cell_convention(path):
+    cells = _cells(path)
+    solutions = [i for i, c in enumerate(cells) if "solution" in c.get("metadata", {}).get("tags", [])]
+    assert len(solutions) >= 3
+    for index in solutions:
+        cell = cells[index]
+        source = _source(cell)
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, "solution cell not collapsed"
+        match = re.search(r"assert (checks\.ex\w+)\((\w+)\)\s*$", source.strip())
+        assert match, f"solution cell must end with `assert checks.exN(answer)`: {source[-80:]!r}"
+        check_call, name = match.group(1), match.group(2)
+        check_cell = _source(cells[index - 1]).strip()
+        assert check_cell == f"{check_call}({name})", f"cell before the solution should be {check_call}({name})"
+        learner = _source(cells[index - 2])
+        assert "your code here" in learner, "the learner cell before the check must say '# your code here'"
+        assert cells[index - 3]["cell_type"] == "markdown", "each exercise starts with a markdown prompt"
+        printed = "".join("".join(o.get("text", "")) for o in cells[index - 1].get("outputs", []))
+        assert "not attempted yet" in printed, "the committed check cell should show 'not attempted yet'"
+        solved = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+        assert "✓" in solved, "the committed solution cell should show ✓"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_title_objectives_summary_and_next(path):
+    text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+    number = path.name[:2]
+    assert re.search(rf"^# {number}: ", text, re.M), "title must be '# NN: Title'"
+    for heading in ("Learning objectives", "Resources", "Summary", "Next"):
+        assert heading.lower() in text.lower(), f"missing a {heading!r} section"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_outputs_are_executed_in_order(path):
+    counts = [c.get("execution_count") for c in _cells(path) if c["cell_type"] == "code"]
+    assert None not in counts, "notebook has unexecuted code cells: run `make execute`"
+    assert counts == list(range(1, len(counts) + 1)), "execution counts are not 1..n: re-execute from a fresh kernel"
+    assert path.stat().st_size < 1_000_000, "notebook is over 1 MB: make figures smaller"
