@@ -35,7 +35,9 @@ def test_student_version_runs_without_solutions(path, tmp_path):
     assert not [c for c in notebook.cells if "solution" in c.metadata.get("tags", [])]
     assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
 
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(target.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(target.parent)}}
+    ).execute()
 
     check_cells = [c for c in notebook.cells if c.cell_type == "code" and _source(c).lstrip().startswith("checks.ex")]
     assert len(check_cells) >= 3, "expected at least three exercise check cells"

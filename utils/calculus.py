@@ -7,7 +7,7 @@ the two (Solomon, *Numerical Algorithms*, sec. 14.3; Nocedal & Wright, *Numerica
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

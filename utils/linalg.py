@@ -6,8 +6,8 @@ References: Trefethen & Bau, *Numerical Linear Algebra*, lectures 7-8 (QR), 11 (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy.linalg import solve_triangular

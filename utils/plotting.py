@@ -6,7 +6,7 @@ stay well under 1 MB.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -131,7 +131,9 @@ def ma_plot(
     mean = np.asarray(mean_expression, dtype=float)
     change = np.asarray(log2_fold_change, dtype=float)
     if mean.shape != change.shape or mean.ndim != 1:
-        raise ValueError(f"mean_expression and log2_fold_change must be 1-D of one length, got {mean.shape} and {change.shape}")
+        raise ValueError(
+            f"mean_expression and log2_fold_change must be 1-D of one length, got {mean.shape} and {change.shape}"
+        )
     mask = np.zeros(mean.shape, dtype=bool) if highlight is None else np.asarray(highlight, dtype=bool)
     if mask.shape != mean.shape:
         raise ValueError(f"highlight must have shape {mean.shape}, got {mask.shape}")

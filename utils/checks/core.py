@@ -6,7 +6,8 @@ that crashes, is reported with ✗ and the reason, and the check returns False.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,9 @@ def check_array(
     return passed(exercise, f"{what} matches (rtol={rtol:g}, atol={atol:g})")
 
 
-def check_choice(exercise: str, answer: Any, expected: Any, options: Sequence[Any], *, what: str, hint: str | None = None) -> bool:
+def check_choice(
+    exercise: str, answer: Any, expected: Any, options: Sequence[Any], *, what: str, hint: str | None = None
+) -> bool:
     """Check a discrete answer (a name, a label, a boolean) that must be one of ``options``."""
     if answer is None:
         return not_attempted(exercise)
@@ -119,7 +122,8 @@ def check_function(
     """Call a learner's function on each ``(args, expected)`` case and compare the outputs.
 
     ``function=None``, or a stub that returns None, is "not attempted yet". An exception raised by the
-    function, or an output of the wrong shape, is reported with ✗ and counts as a wrong answer. ``compare`` replaces the default numeric comparison when given.
+    function, or an output of the wrong shape, is reported with ✗ and counts as a wrong answer.
+    ``compare`` replaces the default numeric comparison when given.
     """
     if function is None:
         return not_attempted(exercise)
