@@ -43,6 +43,18 @@ def test_near_collinear_design_is_refused_above_the_threshold():
     assert linalg.check_design(design, max_condition=1e14).shape == (10, 3)
 
 
+def test_lstsq_qr_names_collinear_columns():
+    design = np.column_stack([np.ones(6), np.repeat([0.0, 1.0], 3), np.repeat([0.0, 1.0], 3)])
+    with pytest.raises(ValueError, match="collinear columns: condition, batch"):
+        linalg.lstsq_qr(design, np.ones(6), ["intercept", "condition", "batch"])
+
+
+def test_condition_report_of_a_wide_matrix_finds_its_null_directions():
+    report = linalg.condition_report(np.array([[1.0, 2.0, 3.0]]))
+    assert report.rank == 1 and report.singular_values.size == 3
+    assert len(report.collinear) == 2
+
+
 def test_wide_design_is_refused():
     with pytest.raises(ValueError, match="fewer rows"):
         linalg.check_design(np.ones((2, 3)))

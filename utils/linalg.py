@@ -85,8 +85,9 @@ def condition_report(
     names = [f"x{k}" for k in range(n_cols)] if column_names is None else [str(c) for c in column_names]
     if len(names) != n_cols:
         raise ValueError(f"column_names has {len(names)} names but design has {n_cols} columns")
-    # full_matrices gives all p right singular vectors, including null directions when n < p
-    _, singular_values, right_vectors = np.linalg.svd(matrix, full_matrices=True)
+    # all p right singular vectors are needed, null directions included; the thin SVD has them when n >= p
+    # and avoids forming an n x n U for tall designs
+    singular_values, right_vectors = np.linalg.svd(matrix, full_matrices=n_rows < n_cols)[1:]
     padded = np.zeros(n_cols)
     padded[: singular_values.size] = singular_values
     tolerance = max(n_rows, n_cols) * np.finfo(float).eps * padded[0]
@@ -123,7 +124,7 @@ def check_design(
     return matrix
 
 
-def lstsq_qr(design: np.ndarray, responses: np.ndarray) -> np.ndarray:
+def lstsq_qr(design: np.ndarray, responses: np.ndarray, column_names: Sequence[str] | None = None) -> np.ndarray:
     """Least-squares coefficients for many responses that share one design, from a single QR.
 
     Solves :math:`\\min_B \\|X B - Y\\|_F` as :math:`B = R^{-1} Q^\\top Y` with the reduced QR
@@ -135,12 +136,14 @@ def lstsq_qr(design: np.ndarray, responses: np.ndarray) -> np.ndarray:
     design : array_like, shape (n, p)
         Full column rank (checked; a rank-deficient design raises ``ValueError`` naming the columns).
     responses : array_like, shape (n,) or (n, m)
+    column_names : sequence of str, optional
+        Names of the design's columns, used in the error message for a rank-deficient design.
 
     Returns
     -------
     numpy.ndarray, shape (p,) or (p, m)
     """
-    matrix = check_design(design)
+    matrix = check_design(design, column_names)
     targets = np.asarray(responses, dtype=float)
     if targets.ndim not in (1, 2) or targets.shape[0] != matrix.shape[0]:
         raise ValueError(
