@@ -87,6 +87,9 @@ def numerical_hessian(f: ArrayFunction, x: np.ndarray | list, h: float = 1e-4) -
 
     Uses :math:`H_{kl} \\approx [f(x+h e_k+h e_l) - f(x+h e_k-h e_l) - f(x-h e_k+h e_l) + f(x-h e_k-h e_l)]/4h^2`,
     error O(h^2); the larger default step reflects the O(eps/h^2) round-off of a second difference.
+    The formula is symmetric in k and l, so the result is symmetric by construction: where the mixed
+    partials differ (a function that is not C^2, e.g. Peano's example at the origin) it returns their
+    average and cannot reveal the asymmetry.
     """
     point = _as_point(x)
     _check_step(h)
