@@ -63,3 +63,16 @@ def test_check_function_reports_crashes_wrong_values_and_success(capsys):
 def test_check_function_custom_comparison(capsys):
     assert core.check_function("Ex", str.upper, [(("a",), "A")], what="upper", compare=lambda a, b: a == b)
     assert not core.check_function("Ex", str.lower, [(("a",), "A")], what="upper", compare=lambda a, b: a == b)
+
+
+def test_expected_may_be_computed_lazily(capsys):
+    calls = []
+
+    def expected():
+        calls.append(1)
+        return [1.0, 2.0]
+
+    assert core.check_array("Ex", None, expected, what="v") is False
+    assert calls == []
+    assert core.check_array("Ex", [1.0, 2.0], expected, what="v")
+    assert calls == [1]

@@ -65,8 +65,9 @@ def check_array(
         Name shown in the message, e.g. "Exercise 1".
     answer : array_like or None
         The learner's answer; None means not attempted.
-    expected : array_like
-        The value the check computed itself.
+    expected : array_like or callable
+        The value the check computed itself, or a function of no arguments that computes it; a function is
+        called only once there is an answer to compare, so "not attempted yet" stays instant.
     what : str
         What is compared, e.g. "gradient at (1, 2, 3)"; shown in the ✓ line.
     rtol, atol : float
@@ -80,7 +81,7 @@ def check_array(
         given = to_array(answer)
     except TypeError as err:
         return failed(exercise, f"could not read the answer as numbers: {err}", hint)
-    target = np.asarray(expected, dtype=float)
+    target = np.asarray(expected() if callable(expected) else expected, dtype=float)
     if given.shape != target.shape:
         return failed(exercise, f"expected shape {target.shape}, got {given.shape}", hint)
     if not np.all(np.isfinite(given)):
