@@ -1,0 +1,169 @@
+"""The exercise checks of 03_ridge_lasso accept right answers (computed independently here) and reject wrong ones."""
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import Lasso, Ridge
+
+from utils.checks import ridge_lasso as checks
+from utils.data import load_pbmc
+
+
+def _assert_result(capsys, result, expected_result):
+    out = capsys.readouterr().out
+    assert result is expected_result
+    assert ("✓" if expected_result else "✗") in out
+
+
+def _assert_not_attempted(capsys, result):
+    assert result is False
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+# Exercise 1: effective degrees of freedom of ridge
+
+
+def _df_from_hat_via_lstsq(design, lam):
+    # ridge fitted values of each unit vector e_i through the augmented least-squares problem: column i of H_λ
+    n_samples, n_features = design.shape
+    augmented = np.vstack([design, np.sqrt(lam) * np.eye(n_features)])
+    targets = np.vstack([np.eye(n_samples), np.zeros((n_features, n_samples))])
+    coefficients = np.linalg.lstsq(augmented, targets, rcond=None)[0]
+    return float(np.trace(design @ coefficients))
+
+
+def test_ex1_accepts_the_trace_of_the_hat_matrix(capsys):
+    _assert_result(capsys, checks.ex1(_df_from_hat_via_lstsq), True)
+
+
+def test_ex1_rejects_sigma_instead_of_sigma_squared(capsys):
+    def wrong(design, lam):
+        singular = np.linalg.svd(design, compute_uv=False)
+        return float(np.sum(singular / (singular + lam)))
+
+    _assert_result(capsys, checks.ex1(wrong), False)
+
+
+def test_ex1_rejects_the_unpenalised_count(capsys):
+    _assert_result(capsys, checks.ex1(lambda design, lam: float(np.linalg.matrix_rank(design))), False)
+
+
+def test_ex1_none_and_stub(capsys):
+    _assert_not_attempted(capsys, checks.ex1(None))
+    _assert_not_attempted(capsys, checks.ex1(lambda design, lam: None))
+
+
+# Exercise 2: generalised cross-validation
+
+
+def _gcv_with_sklearn(design, response, lambdas):
+    n_samples = design.shape[0]
+    scores = []
+    for lam in lambdas:
+        fitted = Ridge(alpha=lam, fit_intercept=False).fit(design, response).predict(design)
+        df = _df_from_hat_via_lstsq(design, lam)
+        scores.append(np.mean((response - fitted) ** 2) / (1 - df / n_samples) ** 2)
+    return np.array(scores)
+
+
+def test_ex2_accepts_gcv(capsys):
+    _assert_result(capsys, checks.ex2(_gcv_with_sklearn), True)
+
+
+def test_ex2_rejects_the_missing_square(capsys):
+    def wrong(design, response, lambdas):
+        n_samples = design.shape[0]
+        return np.array(
+            [
+                np.mean((response - Ridge(alpha=lam, fit_intercept=False).fit(design, response).predict(design)) ** 2)
+                / (1 - _df_from_hat_via_lstsq(design, lam) / n_samples)
+                for lam in lambdas
+            ]
+        )
+
+    _assert_result(capsys, checks.ex2(wrong), False)
+
+
+def test_ex2_rejects_leave_one_out_in_place_of_gcv(capsys):
+    def loo(design, response, lambdas):
+        scores = []
+        for lam in lambdas:
+            hat = design @ np.linalg.solve(design.T @ design + lam * np.eye(design.shape[1]), design.T)
+            scores.append(np.mean(((response - hat @ response) / (1 - np.diag(hat))) ** 2))
+        return np.array(scores)
+
+    _assert_result(capsys, checks.ex2(loo), False)
+
+
+def test_ex2_none(capsys):
+    _assert_not_attempted(capsys, checks.ex2(None))
+
+
+# Exercise 3: elastic net; the right answer here is the exact solution of the equivalent augmented LASSO
+# (Zou & Hastie 2005, lemma 1): elastic net on (X, y) = LASSO on (X; sqrt(n λ (1-α)) I), (y; 0) with rescaled λ
+
+
+def _elastic_net_via_augmented_lasso(design, response, lam, l1_ratio):
+    n_samples, n_features = design.shape
+    augmented = np.vstack([design, np.sqrt(n_samples * lam * (1 - l1_ratio)) * np.eye(n_features)])
+    augmented_response = np.concatenate([response, np.zeros(n_features)])
+    # (1/2n)‖y - Xb‖² + (λ(1-α)/2)‖b‖² = (1/2n)‖ỹ - X̃b‖²; Lasso divides by n + p rows, so rescale its α
+    alpha = lam * l1_ratio * n_samples / (n_samples + n_features)
+    model = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=1_000_000)
+    return model.fit(augmented, augmented_response).coef_
+
+
+def test_ex3_accepts_the_augmented_lasso_solution(capsys):
+    _assert_result(capsys, checks.ex3(_elastic_net_via_augmented_lasso), True)
+
+
+def test_ex3_rejects_plain_lasso(capsys):
+    def lasso_only(design, response, lam, l1_ratio):
+        model = Lasso(alpha=lam * l1_ratio, fit_intercept=False, tol=1e-14, max_iter=1_000_000)
+        return model.fit(design, response).coef_
+
+    _assert_result(capsys, checks.ex3(lasso_only), False)
+
+
+def test_ex3_rejects_a_wrong_shape_and_a_crash(capsys):
+    _assert_result(capsys, checks.ex3(lambda design, response, lam, l1_ratio: np.zeros(3)), False)
+    _assert_result(capsys, checks.ex3(lambda design, response, lam, l1_ratio: 1 / 0), False)
+
+
+def test_ex3_none(capsys):
+    _assert_not_attempted(capsys, checks.ex3(None))
+
+
+# Exercise 4: the first gene to enter the NKG7 LASSO path = the largest |Pearson correlation| with NKG7
+
+
+def _first_gene_by_correlation():
+    counts = load_pbmc().counts
+    others = counts.drop(index="NKG7")
+    library = others.sum(axis=0)
+    log_expression = np.log1p(others / library * 1e4).T
+    target = np.log1p(counts.loc["NKG7"] / library * 1e4)
+    correlation = log_expression.corrwith(pd.Series(target.to_numpy(), index=log_expression.index))
+    ranked = correlation.abs().sort_values(ascending=False)
+    return ranked.index[0], ranked.index[1], log_expression
+
+
+def test_ex4_accepts_the_most_correlated_gene_in_any_case(capsys):
+    first, _, _ = _first_gene_by_correlation()
+    _assert_result(capsys, checks.ex4(first), True)
+    _assert_result(capsys, checks.ex4(f" {first.lower()} "), True)
+
+
+def test_ex4_rejects_the_runner_up_the_unstandardised_choice_and_unknown_names(capsys):
+    first, second, log_expression = _first_gene_by_correlation()
+    _assert_result(capsys, checks.ex4(second), False)
+    target = np.log1p(load_pbmc().counts.loc["NKG7"] / load_pbmc().counts.drop(index="NKG7").sum(axis=0) * 1e4)
+    covariance = (log_expression - log_expression.mean()).T @ (target.to_numpy() - target.mean())
+    unstandardised = covariance.abs().idxmax()
+    assert unstandardised != first
+    _assert_result(capsys, checks.ex4(unstandardised), False)
+    _assert_result(capsys, checks.ex4("NKG7"), False)
+    _assert_result(capsys, checks.ex4(42), False)
+
+
+def test_ex4_none(capsys):
+    _assert_not_attempted(capsys, checks.ex4(None))
