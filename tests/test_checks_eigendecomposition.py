@@ -1,0 +1,119 @@
+"""The exercise checks of 01_eigendecomposition accept right answers and reject plausible wrong ones."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.linalg
+
+from utils.checks import eigendecomposition as checks
+from utils.data import load_pbmc
+
+
+@pytest.fixture(scope="module")
+def pbmc_correlation():
+    """The 50-gene correlation matrix, computed with pandas (log2 CPM + 1, top variance) independently of the check."""
+    counts = load_pbmc().counts
+    log_expression = np.log2(counts / counts.sum(axis=0) * 1e6 + 1).T  # cells x genes
+    top = log_expression.var(ddof=1).sort_values(ascending=False, kind="stable").index[:50]
+    return pd.DataFrame(log_expression[top]).corr().to_numpy()
+
+
+def _assert_result(result, expected, capsys):
+    out = capsys.readouterr().out
+    assert result is expected
+    assert ("✓" in out) if expected else ("✗" in out)
+
+
+def test_ex1_accepts_the_rayleigh_quotient(capsys):
+    _assert_result(
+        checks.ex1(lambda matrix, vector: np.dot(vector, matrix.dot(vector)) / np.dot(vector, vector)), True, capsys
+    )
+
+
+def test_ex1_rejects_a_missing_normalisation(capsys):
+    _assert_result(checks.ex1(lambda matrix, vector: vector @ matrix @ vector), False, capsys)
+
+
+def test_ex1_rejects_an_elementwise_ratio(capsys):
+    _assert_result(checks.ex1(lambda matrix, vector: (matrix @ vector) / vector), False, capsys)
+
+
+def test_ex1_none_and_stub_are_not_attempted(capsys):
+    assert checks.ex1(None) is False
+    assert checks.ex1(lambda matrix, vector: None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+def _closest_by_scipy(matrix, shift):
+    values = scipy.linalg.eigvalsh(matrix)
+    return float(values[np.argmin(np.abs(values - shift))])
+
+
+def test_ex2_accepts_the_closest_eigenvalue(capsys):
+    _assert_result(checks.ex2(_closest_by_scipy), True, capsys)
+
+
+def test_ex2_rejects_the_inverted_eigenvalue(capsys):
+    # the dominant eigenvalue of (A - σI)^{-1}, 1/(λ - σ), instead of λ itself
+    _assert_result(checks.ex2(lambda matrix, shift: 1.0 / (_closest_by_scipy(matrix, shift) - shift)), False, capsys)
+
+
+def test_ex2_rejects_the_largest_eigenvalue(capsys):
+    _assert_result(checks.ex2(lambda matrix, shift: float(scipy.linalg.eigvalsh(matrix)[-1])), False, capsys)
+
+
+def test_ex2_none_is_not_attempted(capsys):
+    assert checks.ex2(None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+def test_ex3_accepts_the_second_eigenvector_with_either_sign(pbmc_correlation, capsys):
+    second = scipy.linalg.eigh(pbmc_correlation)[1][:, -2]
+    _assert_result(checks.ex3(second), True, capsys)
+    _assert_result(checks.ex3(-second), True, capsys)
+    _assert_result(checks.ex3(list(second)), True, capsys)
+
+
+def test_ex3_rejects_the_leading_eigenvector(pbmc_correlation, capsys):
+    _assert_result(checks.ex3(scipy.linalg.eigh(pbmc_correlation)[1][:, -1]), False, capsys)
+
+
+def test_ex3_rejects_an_unnormalised_vector(pbmc_correlation, capsys):
+    _assert_result(checks.ex3(3.0 * scipy.linalg.eigh(pbmc_correlation)[1][:, -2]), False, capsys)
+
+
+def test_ex3_rejects_a_wrong_shape(pbmc_correlation, capsys):
+    _assert_result(checks.ex3(scipy.linalg.eigh(pbmc_correlation)[1][:, -2:]), False, capsys)
+
+
+def test_ex3_none_is_not_attempted(capsys):
+    assert checks.ex3(None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+def _iterations(pbmc_correlation, power):
+    values = scipy.linalg.eigvalsh(pbmc_correlation)
+    ratio = values[-2] / values[-1]
+    k = 0
+    while ratio ** (power * k) > 1e-12:
+        k += 1
+    return k
+
+
+def test_ex4_accepts_the_iteration_count(pbmc_correlation, capsys):
+    _assert_result(checks.ex4(_iterations(pbmc_correlation, power=2)), True, capsys)
+
+
+def test_ex4_rejects_the_unsquared_rate(pbmc_correlation, capsys):
+    _assert_result(checks.ex4(_iterations(pbmc_correlation, power=1)), False, capsys)
+
+
+def test_ex4_rejects_an_off_by_one_and_a_fraction(pbmc_correlation, capsys):
+    right = _iterations(pbmc_correlation, power=2)
+    _assert_result(checks.ex4(right - 1), False, capsys)
+    _assert_result(checks.ex4(right - 0.5), False, capsys)
+
+
+def test_ex4_none_is_not_attempted(capsys):
+    assert checks.ex4(None) is False
+    assert "not attempted" in capsys.readouterr().out

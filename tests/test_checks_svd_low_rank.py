@@ -1,0 +1,128 @@
+"""The exercise checks of 02_svd_low_rank accept right answers and reject plausible wrong ones."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from utils.checks import svd_low_rank as checks
+from utils.data import load_pbmc
+
+
+def _assert_result(result, expected, capsys):
+    out = capsys.readouterr().out
+    assert result is expected
+    assert ("✓" in out) if expected else ("✗" in out)
+
+
+def _truncated_by_scipy(matrix, rank):
+    left, values, right_t = scipy.linalg.svd(matrix, full_matrices=False)
+    return left[:, :rank] @ np.diag(values[:rank]) @ right_t[:rank]
+
+
+def test_ex1_accepts_the_truncated_svd(capsys):
+    _assert_result(checks.ex1(_truncated_by_scipy), True, capsys)
+
+
+def test_ex1_rejects_an_off_by_one_rank(capsys):
+    _assert_result(checks.ex1(lambda matrix, rank: _truncated_by_scipy(matrix, rank + 1)), False, capsys)
+
+
+def test_ex1_rejects_the_dropped_part(capsys):
+    # A - A_k (what is thrown away) instead of A_k
+    _assert_result(checks.ex1(lambda matrix, rank: matrix - _truncated_by_scipy(matrix, rank)), False, capsys)
+
+
+def test_ex1_none_and_stub_are_not_attempted(capsys):
+    assert checks.ex1(None) is False
+    assert checks.ex1(lambda matrix, rank: None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def pbmc_singular_values():
+    """Singular values of the cells x genes log2(CPM + 1) matrix, computed with pandas and SciPy."""
+    counts = load_pbmc().counts
+    log_expression = np.log2(counts / counts.sum(axis=0) * 1e6 + 1).T.to_numpy()
+    return scipy.linalg.svdvals(log_expression)
+
+
+def _rank_for(values, fraction=0.9):
+    total, running = np.sum(values), 0.0
+    for rank, value in enumerate(values, start=1):
+        running += value
+        if running >= fraction * total:
+            return rank
+    raise AssertionError("unreachable")
+
+
+def test_ex2_accepts_the_rank_from_squared_singular_values(pbmc_singular_values, capsys):
+    _assert_result(checks.ex2(_rank_for(pbmc_singular_values**2)), True, capsys)
+
+
+def test_ex2_rejects_unsquared_singular_values(pbmc_singular_values, capsys):
+    _assert_result(checks.ex2(_rank_for(pbmc_singular_values)), False, capsys)
+
+
+def test_ex2_rejects_zero_based_counting_and_fractions(pbmc_singular_values, capsys):
+    right = _rank_for(pbmc_singular_values**2)
+    _assert_result(checks.ex2(right - 1), False, capsys)
+    _assert_result(checks.ex2(right + 0.5), False, capsys)
+
+
+def test_ex2_none_is_not_attempted(capsys):
+    assert checks.ex2(None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+def test_ex3_accepts_the_pseudoinverse_solution(capsys):
+    _assert_result(checks.ex3(lambda design, response: scipy.linalg.pinv(design) @ response), True, capsys)
+
+
+def test_ex3_rejects_inverting_every_singular_value(capsys):
+    def no_cutoff(design, response):
+        left, values, right_t = np.linalg.svd(design, full_matrices=False)
+        return right_t.T @ ((left.T @ response) / values)  # 1/σ for σ ~ 1e-16 blows up on rank-deficient designs
+
+    _assert_result(checks.ex3(no_cutoff), False, capsys)
+
+
+def test_ex3_rejects_a_non_minimal_solution(capsys):
+    def plus_null_vector(design, response):
+        solution = scipy.linalg.pinv(design) @ response
+        null_space = scipy.linalg.null_space(design)
+        return solution + null_space[:, 0] if null_space.size else solution
+
+    _assert_result(checks.ex3(plus_null_vector), False, capsys)
+
+
+def test_ex3_none_is_not_attempted(capsys):
+    assert checks.ex3(None) is False
+    assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def qc_design():
+    qc = load_pbmc().samples
+    covariates = np.column_stack([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
+    return np.column_stack([np.ones(len(qc)), (covariates - covariates.mean(axis=0)) / covariates.std(axis=0)])
+
+
+def test_ex4_accepts_the_condition_number(qc_design, capsys):
+    values = scipy.linalg.svdvals(qc_design)
+    _assert_result(checks.ex4(values[0] / values[-1]), True, capsys)
+
+
+def test_ex4_rejects_the_squared_condition_number(qc_design, capsys):
+    values = scipy.linalg.svdvals(qc_design)
+    _assert_result(checks.ex4((values[0] / values[-1]) ** 2), False, capsys)
+
+
+def test_ex4_rejects_the_unstandardised_design(qc_design, capsys):
+    qc = load_pbmc().samples
+    raw = np.column_stack([np.ones(len(qc)), np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
+    _assert_result(checks.ex4(np.linalg.cond(raw)), False, capsys)
+
+
+def test_ex4_none_is_not_attempted(capsys):
+    assert checks.ex4(None) is False
+    assert "not attempted" in capsys.readouterr().out

@@ -1,0 +1,90 @@
+"""Checks for the exercises of ``phase2-decompositions/module2.1-eigen-svd-pca/02_svd_low_rank.ipynb``.
+
+Each check computes the right answer itself — with NumPy's SVD and least squares on matrices it builds, or on the
+PBMC data it reloads from ``utils.data`` — and compares with a stated tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from utils.checks.core import check_array, check_function, failed, not_attempted
+from utils.data import load_pbmc, log_cpm
+
+
+def _matrices() -> list[np.ndarray]:
+    rng = np.random.default_rng(21)
+    wide = rng.standard_normal((4, 7))
+    tall = rng.standard_normal((8, 5))
+    low_rank = rng.standard_normal((9, 2)) @ rng.standard_normal((2, 6))  # rank 2
+    return [wide, tall, low_rank]
+
+
+def ex1(low_rank_approximation: Any) -> bool:
+    """Expects a function ``low_rank_approximation(matrix, rank)`` returning the truncated SVD U_k Σ_k V_k^T."""
+    cases = []
+    for matrix in _matrices():
+        left, values, right_t = np.linalg.svd(matrix, full_matrices=False)
+        for rank in (1, 2):
+            cases.append(((matrix, rank), (left[:, :rank] * values[:rank]) @ right_t[:rank]))
+    return check_function(
+        "Exercise 1",
+        low_rank_approximation,
+        cases,
+        what="rank-k truncated SVD",
+        rtol=1e-9,
+        atol=1e-10,
+        hint="keep the first k columns of U, the first k singular values and the first k *rows* of Vt",
+    )
+
+
+def ex2(answer: Any) -> bool:
+    """Expects an int: the smallest k with sum_{i<=k} σ_i² >= 0.9 sum σ_i² for the PBMC log-CPM cells x genes matrix."""
+    name = "Exercise 2"
+    hint = "the Frobenius norm adds *squared* singular values: take cumsum(σ**2) / sum(σ**2) and count ranks from 1"
+    if answer is None:
+        return not_attempted(name)
+    if isinstance(answer, float | np.floating) and not float(answer).is_integer():
+        return failed(name, f"expected a whole number (a rank), got {answer!r}", hint)
+    expression = np.asarray(log_cpm(load_pbmc().counts), dtype=float).T
+    energy = np.linalg.svd(expression, compute_uv=False) ** 2
+    expected = int(np.searchsorted(np.cumsum(energy) / energy.sum(), 0.9)) + 1
+    return check_array(name, answer, expected, what="rank capturing 90% of ||X||_F^2", rtol=0, atol=0, hint=hint)
+
+
+def ex3(min_norm_solution: Any) -> bool:
+    """Expects a function ``min_norm_solution(design, response)`` returning the minimum-norm least-squares solution."""
+    rng = np.random.default_rng(22)
+    cases = []
+    for design in _matrices():
+        response = rng.standard_normal(design.shape[0])
+        cases.append(((design, response), np.linalg.lstsq(design, response, rcond=None)[0]))
+    duplicated = rng.standard_normal((10, 3))
+    duplicated = np.column_stack([duplicated, duplicated[:, 0]])  # a repeated column: rank 3 of 4
+    response = rng.standard_normal(10)
+    cases.append(((duplicated, response), np.linalg.lstsq(duplicated, response, rcond=None)[0]))
+    return check_function(
+        "Exercise 3",
+        min_norm_solution,
+        cases,
+        what="minimum-norm least-squares solution",
+        rtol=1e-8,
+        atol=1e-10,
+        hint="x = V_r diag(1/σ_r) U_r^T b, keeping only the singular values above max(m, n) * eps * σ_1",
+    )
+
+
+def ex4(answer: Any) -> bool:
+    """Expects a float: κ2 of [1, z(log10 n_counts), z(log10 n_genes), z(percent_mito)] for the PBMC cells."""
+    name = "Exercise 4"
+    hint = "κ2 = σ_max / σ_min of the design itself (not of X^T X), after standardising the three covariates"
+    if answer is None:
+        return not_attempted(name)
+    qc = load_pbmc().samples
+    covariates = np.column_stack([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
+    standardised = (covariates - covariates.mean(axis=0)) / covariates.std(axis=0, ddof=1)
+    design = np.column_stack([np.ones(len(qc)), standardised])
+    # rtol 1e-2 accepts either standard deviation convention (ddof 0 or 1), which changes κ by < 0.1%
+    return check_array(name, answer, np.linalg.cond(design), what="condition number κ2", rtol=1e-2, atol=0, hint=hint)
