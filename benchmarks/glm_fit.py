@@ -21,6 +21,7 @@ import statsmodels.api as sm
 
 from utils.data import load_pasilla
 from utils.glm import fit_nb_glm, size_factors_median_of_ratios
+from utils.linear_models import design_matrix
 
 SPEED_TARGET = 200.0
 COEFFICIENT_TOLERANCE = 1e-4
@@ -30,13 +31,7 @@ def main() -> int:
     pasilla = load_pasilla()
     counts = pasilla.counts[pasilla.counts.sum(axis=1) > 0]
     samples = pasilla.samples
-    design = np.column_stack(
-        [
-            np.ones(len(samples)),
-            (samples["type"] == "paired-end").to_numpy(float),
-            (samples["condition"] == "treated").to_numpy(float),
-        ]
-    )
+    design = design_matrix(samples, ["type", "condition"])[0]
     size_factors = size_factors_median_of_ratios(counts)
     values = counts.to_numpy()
     # a known dispersion per gene from a DESeq2-style trend alpha(mean) = a0 + a1 / mean (illustrative values):

@@ -29,6 +29,7 @@ from utils.glm import (
     size_factors_median_of_ratios,
     validate_counts,
 )
+from utils.linear_models import design_matrix
 
 TIGHT = 1e-14
 
@@ -79,13 +80,7 @@ def pasilla_sample():
     pasilla = load_pasilla()
     counts = pasilla.counts[pasilla.counts.sum(axis=1) > 0]
     samples = pasilla.samples
-    design = np.column_stack(
-        [
-            np.ones(len(samples)),
-            (samples["type"] == "paired-end").to_numpy(float),
-            (samples["condition"] == "treated").to_numpy(float),
-        ]
-    )
+    design = design_matrix(samples, ["type", "condition"])[0]
     size_factors = size_factors_median_of_ratios(counts)
     rows = np.random.default_rng(1).choice(len(counts), 40, replace=False)
     values = counts.to_numpy()[rows]

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from utils.checks.core import check_array, failed, not_attempted, passed, to_array
+from utils.glm import size_factors_median_of_ratios
+from utils.linear_models import design_matrix
 
 EX1_POINT = 0.8
 EX4_GENE = "FBgn0039155"
@@ -145,12 +147,6 @@ def ex3(jacobian_by_vjp: Any) -> bool:
     return passed(exercise, f"Jacobians match torch.autograd on {len(cases)} maps, with at most m + 1 evaluations of f")
 
 
-def _median_of_ratios(counts: np.ndarray) -> np.ndarray:
-    expressed = counts[(counts > 0).all(axis=1)]
-    logs = np.log(expressed)
-    return np.exp(np.median(logs - logs.mean(axis=1, keepdims=True), axis=0))
-
-
 def ex4(answer: Any) -> bool:
     """Expects the (3,) Poisson log-likelihood gradient for Kal1 (pasilla) at beta = (log mean(K/s), 0, 0)."""
     from utils.data import load_pasilla  # the data are only needed here
@@ -158,14 +154,8 @@ def ex4(answer: Any) -> bool:
     if answer is None:
         return not_attempted("Exercise 4")
     pasilla = load_pasilla()
-    size_factors = _median_of_ratios(pasilla.counts.to_numpy(dtype=float))
-    design = np.column_stack(
-        [
-            np.ones(len(pasilla.samples)),
-            (pasilla.samples["type"] == "paired-end").to_numpy(dtype=float),
-            (pasilla.samples["condition"] == "treated").to_numpy(dtype=float),
-        ]
-    )
+    size_factors = size_factors_median_of_ratios(pasilla.counts.to_numpy(dtype=float))
+    design = design_matrix(pasilla.samples, ["type", "condition"])[0]
     counts = pasilla.counts.loc[EX4_GENE].to_numpy(dtype=float)
     beta = np.array([np.log(np.mean(counts / size_factors)), 0.0, 0.0])
     means = size_factors * np.exp(design @ beta)

@@ -14,6 +14,8 @@ import torch
 from torch.autograd.functional import hessian
 
 from utils.checks.core import check_array, check_choice, check_function
+from utils.glm import size_factors_median_of_ratios
+from utils.linear_models import design_matrix
 
 EX1_POINT = (1.0, 0.0)
 EX2_OPTIONS = ("minimum", "maximum", "saddle")
@@ -92,12 +94,6 @@ def ex3(newton_poisson_rate: Any) -> bool:
     )
 
 
-def _median_of_ratios(counts: np.ndarray) -> np.ndarray:
-    positive = np.all(counts > 0, axis=1)
-    log_counts = np.log(counts[positive])
-    return np.exp(np.median(log_counts - log_counts.mean(axis=1, keepdims=True), axis=0))
-
-
 def ex4(answer: Any) -> bool:
     """Expects the standard error of the treated coefficient (design ~ type + condition) for FBgn0039155, a float."""
     from statsmodels.genmod.families import Poisson
@@ -106,15 +102,9 @@ def ex4(answer: Any) -> bool:
     from utils.data import load_pasilla
 
     pasilla = load_pasilla()
-    size_factors = _median_of_ratios(pasilla.counts.to_numpy().astype(float))
+    size_factors = size_factors_median_of_ratios(pasilla.counts.to_numpy().astype(float))
     samples = pasilla.samples
-    design = np.column_stack(
-        [
-            np.ones(len(samples)),
-            (samples["type"] == "paired-end").to_numpy(dtype=float),
-            (samples["condition"] == "treated").to_numpy(dtype=float),
-        ]
-    )
+    design = design_matrix(samples, ["type", "condition"])[0]
     counts = pasilla.counts.loc[EX4_GENE].to_numpy(dtype=float)
     fit = GLM(counts, design, family=Poisson(), offset=np.log(size_factors)).fit()
     return check_array(

@@ -13,6 +13,8 @@ import numpy as np
 
 from utils.checks.core import check_function
 from utils.data import load_pasilla
+from utils.glm import size_factors_median_of_ratios
+from utils.linear_models import design_matrix
 
 
 @lru_cache(maxsize=1)
@@ -20,16 +22,9 @@ def _pasilla_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pasilla design ``~ type + condition``, median-of-ratios size factors and the counts matrix."""
     pasilla = load_pasilla()
     samples = pasilla.samples
-    design = np.column_stack(
-        [
-            np.ones(len(samples)),
-            (samples["type"] == "paired-end").to_numpy(dtype=float),
-            (samples["condition"] == "treated").to_numpy(dtype=float),
-        ]
-    )
+    design = design_matrix(samples, ["type", "condition"])[0]
     counts = pasilla.counts.to_numpy(dtype=float)
-    log_counts = np.log(counts[np.all(counts > 0, axis=1)])
-    size_factors = np.exp(np.median(log_counts - log_counts.mean(axis=1, keepdims=True), axis=0))
+    size_factors = size_factors_median_of_ratios(counts)
     genes = pasilla.counts.index.get_indexer(["FBgn0261552", "FBgn0000008"])
     return design, size_factors, counts[genes]
 
