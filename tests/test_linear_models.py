@@ -94,6 +94,20 @@ def test_dataframe_inputs_keep_names(paired_samples, genes_by_samples):
         fit.column("treatment")
 
 
+def test_dataframes_with_a_different_sample_order_raise(paired_samples, genes_by_samples):
+    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    samples = [f"s{i}" for i in range(8)]
+    responses = pd.DataFrame(genes_by_samples, columns=samples)
+    labelled = pd.DataFrame(design, index=samples, columns=names)
+    fit = fit_linear_models(responses, labelled)
+    np.testing.assert_allclose(fit.coefficients, fit_linear_models(genes_by_samples, design).coefficients)
+    with pytest.raises(ValueError, match="same samples in the same order"):
+        fit_linear_models(responses[samples[::-1]], labelled)
+    # reordering the design to match gives the same fit as the aligned tables
+    reordered = fit_linear_models(responses[samples[::-1]], labelled.loc[samples[::-1]])
+    np.testing.assert_allclose(reordered.coefficients, fit.coefficients)
+
+
 def test_contrast_matches_statsmodels_t_test(paired_samples, genes_by_samples):
     design, names = design_matrix(paired_samples, ["cell", "dex"])
     fit = fit_linear_models(genes_by_samples, design, names)

@@ -101,7 +101,8 @@ def design_matrix(samples: pd.DataFrame, factors: Sequence[str]) -> tuple[np.nda
     :math:`\\ell_k` (k >= 1); the reference :math:`\\ell_0` is the first category of a pandas categorical (unused
     categories dropped) or the smallest value otherwise. Column names follow patsy/statsmodels,
     ``Intercept``, ``cell[T.N061011]``, ``dex[T.trt]``, so the result equals
-    ``patsy.dmatrix("~ cell + dex", samples)``.
+    ``patsy.dmatrix("~ cell + dex", samples)`` whenever every category occurs (patsy keeps an unused
+    category as an all-zero column, which makes the design rank deficient).
 
     Parameters
     ----------
@@ -157,7 +158,9 @@ def fit_linear_models(
     Parameters
     ----------
     responses : array_like or DataFrame, shape (genes, n_samples)
-        E.g. log-CPM, genes as rows (the count-table orientation). Must be finite.
+        E.g. log-CPM, genes as rows (the count-table orientation). Must be finite. When both ``responses``
+        and ``design`` are DataFrames, ``responses.columns`` must equal ``design.index`` (same samples, same
+        order), else ``ValueError``.
     design : array_like or DataFrame, shape (n_samples, p)
         Full column rank with n_samples > p; a rank-deficient design raises ``ValueError`` naming the
         collinear columns.
@@ -188,6 +191,16 @@ def fit_linear_models(
         raise ValueError(
             f"responses has {values.shape[1]} columns (samples) but design has {n_samples} rows; "
             "responses must be genes x samples"
+        )
+    if (
+        isinstance(responses, pd.DataFrame)
+        and isinstance(design, pd.DataFrame)
+        and not responses.columns.equals(design.index)
+    ):
+        # two labelled tables: a different sample order would silently pair each response with the wrong row
+        raise ValueError(
+            "responses' columns and design's index must name the same samples in the same order; reorder one "
+            "(e.g. design.loc[responses.columns]) or pass design as a NumPy array"
         )
     if not np.all(np.isfinite(values)):
         bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
