@@ -31,6 +31,14 @@ def test_contour_with_gradients_draws_one_arrow_per_point():
         assert np.dot(direction, (2 * x, 4 * y)) > 0
 
 
+def test_an_arrow_reaching_past_the_axes_is_still_drawn():
+    # by default matplotlib skips drawing an annotation whose tip lies outside the axes
+    ax = plotting.contour_with_gradients(lambda x, y: x**2, lambda x, y: (2 * x, 0.0), [(2.5, 0.0)], arrow_scale=1)
+    (arrow,) = [child for child in ax.texts if getattr(child, "arrow_patch", None) is not None]
+    assert arrow.xy[0] > ax.get_xlim()[1]
+    assert arrow.get_annotation_clip() is False
+
+
 def test_convergence_plot_uses_a_log_axis_and_hides_exact_zeros():
     ax = plotting.convergence_plot({"Newton": [1.0, 1e-2, 1e-8, 0.0], "GD": [1.0, 0.5, 0.25, 0.125]})
     assert ax.get_yscale() == "log"

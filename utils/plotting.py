@@ -76,6 +76,7 @@ def contour_with_gradients(
             xy=(px + arrow_scale * gx, py + arrow_scale * gy),
             xytext=(px, py),
             arrowprops={"arrowstyle": "->", "color": PALETTE[1], "lw": 1.5},
+            annotation_clip=False,  # matplotlib would silently drop an arrow whose tip leaves the axes
         )
         ax.plot(px, py, "ko", markersize=4)
     ax.set_xlim(*xlim)
