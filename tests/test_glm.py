@@ -380,6 +380,18 @@ def test_bad_counts_raise(change, message, fitter):
             fit_poisson_glm(bad, design, size_factors)
 
 
+def test_design_rows_in_another_order_than_the_counts_columns_raise():
+    counts, design, size_factors = good_inputs()
+    samples = [f"sample{j}" for j in range(design.shape[0])]
+    table = pd.DataFrame(counts, columns=samples)
+    frame = pd.DataFrame(design, index=samples, columns=["intercept", "group", "covariate"])
+    with pytest.raises(ValueError, match=r"not in the order of counts' columns"):
+        fit_nb_glm(table, frame.iloc[::-1], size_factors, dispersion=0.1)
+    aligned = fit_nb_glm(table, frame.iloc[::-1].loc[samples], size_factors, dispersion=0.1)
+    plain = fit_nb_glm(counts, design, size_factors, dispersion=0.1)
+    np.testing.assert_allclose(aligned.coefficients, plain.coefficients)
+
+
 def test_validate_counts_accepts_integer_valued_floats_and_frames():
     table = pd.DataFrame({"a": [1, 2], "b": [0, 5]})
     np.testing.assert_array_equal(validate_counts(table), [[1.0, 0.0], [2.0, 5.0]])

@@ -313,7 +313,7 @@ def _irls(
     sample_sum = np.ones(matrix.shape[0])  # sums over samples as a matrix-vector product (faster than .sum)
     largest = LARGE_COEFFICIENT * column_scale  # the divergence threshold for coefficients of the scaled design
 
-    # start from least squares on log normalised counts, one QR for all genes, as DESeq2 does
+    # start from least squares on log normalised counts, one QR for all genes, as DESeq2 does (it takes log(K/s + 0.1))
     q_factor, r_factor = np.linalg.qr(matrix)
     beta = np.linalg.solve(r_factor, q_factor.T @ (np.log(values + 0.1) - log_factors).T).T
     coefficients = beta.copy()
@@ -352,7 +352,7 @@ def _irls(
                 log_ratio = np.log1p(a * mu_change / one_plus)  # log((1 + a mu_new) / (1 + a mu))
                 deviance_change = 2.0 * (((y + 1.0 / a) * log_ratio - y * log_mu_change) @ sample_sum)
             current = current + deviance_change
-            relative_change = np.abs(deviance_change) / (np.abs(current) + 0.1)  # DESeq2's criterion
+            relative_change = np.abs(deviance_change) / (np.abs(current) + 0.1)  # DESeq2's: D for its -2 log L
         diverged = ~np.isfinite(relative_change)
         if np.any(np.abs(beta) > largest):
             diverged |= np.any(np.abs(beta) > largest, axis=1)
@@ -403,6 +403,13 @@ def _fit(
             f"counts has {values.shape[1]} samples (columns) but design has {matrix.shape[0]} rows; "
             "counts must be genes x samples with one design row per sample"
         )
+    if isinstance(counts, pd.DataFrame) and isinstance(design, pd.DataFrame):
+        same_labels = set(counts.columns) == set(design.index)
+        if same_labels and not counts.columns.equals(design.index):  # rows would silently meet the wrong samples
+            raise ValueError(
+                "design's rows (index) are not in the order of counts' columns (samples); "
+                "reorder them, e.g. design.loc[counts.columns]"
+            )
     factors = _size_factor_array(size_factors, values)
     alpha = np.zeros(values.shape[0]) if family == "poisson" else _dispersion_array(dispersion, values.shape[0])
     if not np.isfinite(min_mean) or min_mean < 0:
@@ -455,10 +462,11 @@ def fit_nb_glm(
     Model :math:`K_{gj} \\sim \\mathrm{NB}(\\mu_{gj}, \\alpha_g)`, :math:`\\log\\mu_{gj} = \\log s_j +
     x_j^\\top\\beta_g`; IRLS weights :math:`\\mu/(1+\\alpha\\mu)`, working response
     :math:`\\log(\\mu/s) + (K-\\mu)/\\mu` (module docstring). A gene stops when
-    :math:`|D^{(t)} - D^{(t-1)}| / (|D^{(t)}| + 0.1) <` ``tol`` (DESeq2's criterion; DESeq2 uses 1e-8, the
-    default 1e-10 costs about 20% more iterations and brings the coefficients of slowly converging low-count
-    genes from ~1e-4 to ~1e-5 of the optimum), after ``max_iter`` iterations, or when a coefficient exceeds 30
-    in absolute value (``converged`` is then False).
+    :math:`|D^{(t)} - D^{(t-1)}| / (|D^{(t)}| + 0.1) <` ``tol`` (DESeq2's criterion, except that DESeq2 puts
+    :math:`-2\\ell`, which exceeds :math:`D`, in the denominator; DESeq2 uses 1e-8, the default 1e-10 costs
+    about 20% more iterations and brings the coefficients of slowly converging low-count genes from ~1e-4 to
+    ~1e-5 of the optimum), after ``max_iter`` iterations, or when a coefficient exceeds 30 in absolute value
+    (``converged`` is then False).
 
     Fitted means are floored at ``min_mean`` inside the iteration, as in DESeq2 (0.5). Without a floor, a gene
     with zero counts in every sample of one group has its maximum likelihood estimate at
@@ -491,9 +499,10 @@ def fit_nb_glm(
     Raises
     ------
     ValueError
-        Non-integer, negative, NaN or infinite counts; a number of samples that differs from the design's rows;
-        a rank-deficient or numerically singular design (the message gives its condition number and the
-        collinear columns); invalid size factors, dispersions or settings.
+        Non-integer, negative, NaN or infinite counts; a number of samples that differs from the design's rows,
+        or a DataFrame design whose index holds the counts' column labels in another order; a rank-deficient
+        or numerically singular design (the message gives its condition number and the collinear columns);
+        invalid size factors, dispersions or settings.
     """
     return _fit(
         counts,
