@@ -76,3 +76,21 @@ def test_expected_may_be_computed_lazily(capsys):
     assert calls == []
     assert core.check_array("Ex", [1.0, 2.0], expected, what="v")
     assert calls == [1]
+
+
+def test_check_array_compare_hook_replaces_allclose(capsys):
+    from utils.checks.core import check_array
+
+    def up_to_sign(given, target):
+        return bool(np.allclose(given, target) or np.allclose(given, -target)) or "not the eigenvector, even up to sign"
+
+    assert check_array("Exercise 9", [-1.0, -2.0], [1.0, 2.0], what="eigenvector", compare=up_to_sign)
+    assert "✓" in capsys.readouterr().out
+    assert not check_array("Exercise 9", [1.0, -2.0], [1.0, 2.0], what="eigenvector", compare=up_to_sign, hint="h")
+    out = capsys.readouterr().out
+    assert "not the eigenvector, even up to sign" in out and "hint: h" in out
+    # shape and finiteness are still checked before the hook is called
+    assert not check_array("Exercise 9", [1.0], [1.0, 2.0], what="eigenvector", compare=up_to_sign)
+    assert "shape" in capsys.readouterr().out
+    assert not check_array("Exercise 9", [1.0, 2.0], [1.0, 2.0], what="v", compare=lambda given, target: False)
+    assert "v is off" in capsys.readouterr().out

@@ -38,10 +38,13 @@ def test_design_factors_have_reference_levels_first():
 
 
 def test_pbmc_library_sizes_match_the_annotation():
-    # n_counts in the cell table was computed from the same counts before they were shared
+    # n_counts is each cell's total over all its genes; the table keeps 765 of them, so it is 3.6-9.2 times larger
     counts, cells = data.load_pbmc()
-    assert counts.sum(axis=0).min() > 0
+    kept = counts.sum(axis=0)
+    assert kept.min() > 0
     assert counts.shape[1] == len(cells)
+    ratio = cells["n_counts"] / kept
+    assert ratio.min() > 3 and ratio.max() < 10
 
 
 def _copy_data(tmp_path):
@@ -111,3 +114,44 @@ def test_cpm_rejects_bad_counts(counts, message):
 def test_log_cpm_rejects_bad_prior(prior):
     with pytest.raises(ValueError, match="prior_count"):
         data.log_cpm(np.ones((2, 2)), prior_count=prior)
+
+
+# --- single-cell normalisation on the counts scale
+
+
+def test_normalize_log1p_matches_the_scanpy_recipe_by_hand():
+    counts = np.array([[0, 3, 10], [5, 0, 2], [1, 1, 0]])  # genes x cells, totals 6, 4, 12 (median 6)
+    expected = np.log1p(counts / (np.array([6, 4, 12]) / 6.0))
+    np.testing.assert_allclose(data.normalize_log1p(counts), expected, rtol=1e-15)
+    # every cell is rescaled to the median total: expm1 undoes log1p
+    np.testing.assert_allclose(np.expm1(data.normalize_log1p(counts)).sum(axis=0), [6.0, 6.0, 6.0])
+
+
+def test_normalize_log1p_on_pbmc_uses_the_cells_total_over_all_genes():
+    pbmc = data.load_pbmc()
+    totals = pbmc.samples["n_counts"]
+    normalised = data.normalize_log1p(pbmc.counts, totals)
+    assert isinstance(normalised, pd.DataFrame) and normalised.columns.equals(pbmc.counts.columns)
+    scale = np.median(totals) / totals.to_numpy()
+    np.testing.assert_allclose(normalised.to_numpy(), np.log1p(pbmc.counts.to_numpy() * scale), rtol=1e-14)
+    # one read in a typical cell stays about one read (log1p(1) = 0.69), unlike log2(CPM + 1) where it is ~9-11
+    one_read = normalised.to_numpy()[pbmc.counts.to_numpy() == 1]
+    assert np.median(one_read) < 1.5
+    assert np.median(np.asarray(data.log_cpm(pbmc.counts))[pbmc.counts.to_numpy() == 1]) > 8
+
+
+def test_normalize_log1p_refuses_misaligned_or_bad_library_sizes():
+    pbmc = data.load_pbmc()
+    totals = pbmc.samples["n_counts"]
+    with pytest.raises(ValueError, match="different order"):
+        data.normalize_log1p(pbmc.counts, totals.iloc[::-1])
+    with pytest.raises(ValueError, match="same samples"):
+        data.normalize_log1p(pbmc.counts, totals.set_axis([f"x{i}" for i in range(len(totals))]))
+    with pytest.raises(ValueError, match="entries"):
+        data.normalize_log1p(pbmc.counts.to_numpy(), totals.to_numpy()[:-1])
+    with pytest.raises(ValueError, match="positive"):
+        data.normalize_log1p(np.array([[1, 0], [2, 0]]))
+    with pytest.raises(ValueError, match="negative"):
+        data.normalize_log1p(np.array([[1, -1], [2, 3]]))
+    with pytest.raises(TypeError, match="library_sizes"):
+        data.normalize_log1p(np.array([[1, 1], [2, 3]]), ["a", "b"])

@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from utils._validation import as_array, check_same_labels
+
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -128,9 +130,7 @@ def load_pbmc(data_dir: str | Path | None = None) -> CountData:
 
 
 def _as_count_matrix(counts: pd.DataFrame | np.ndarray, name: str = "counts") -> np.ndarray:
-    values = np.asarray(counts, dtype=float)
-    if values.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D genes x samples table, got {values.ndim} dimension(s)")
+    values = as_array(counts, name, ndim=2, finite=False)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} contains NaN or infinite values")
     if np.any(values < 0):
@@ -157,9 +157,63 @@ def cpm(counts: pd.DataFrame | np.ndarray) -> np.ndarray | pd.DataFrame:
 def log_cpm(counts: pd.DataFrame | np.ndarray, prior_count: float = 1.0) -> np.ndarray | pd.DataFrame:
     """log2 counts per million with a pseudo-count: :math:`\\log_2(\\mathrm{CPM} + c)`.
 
-    A simple variance-stabilising transform (limma-voom and edgeR use variants of it; Law et al. 2014).
-    ``prior_count`` must be positive so that zero counts map to a finite value.
+    A simple variance-stabilising transform for **bulk** RNA-seq (limma-voom and edgeR use variants of it; Law et
+    al. 2014). ``prior_count`` must be positive so that zero counts map to a finite value.
+
+    Do not use it for single cells: the pseudo-count is added on the CPM scale, where one read in a cell with
+    1,000 counts is already 1,000 CPM, so a detected gene jumps from 0 to ~log2(1000) whatever its level, and
+    variance across cells then measures how often a gene is detected rather than how much it is expressed.
+    Use :func:`normalize_log1p` there.
     """
     if not np.isfinite(prior_count) or prior_count <= 0:
         raise ValueError(f"prior_count must be a positive finite number, got {prior_count}")
     return np.log2(cpm(counts) + prior_count)
+
+
+def normalize_log1p(
+    counts: pd.DataFrame | np.ndarray, library_sizes: pd.Series | np.ndarray | None = None
+) -> np.ndarray | pd.DataFrame:
+    """Counts-scale normalisation of single cells, then ``log1p``: scanpy's ``normalize_total`` + ``log1p``.
+
+    Each cell's size factor is its total count over the median total, :math:`s_j = n_j / \\operatorname{median}_k
+    n_k`, and
+
+    .. math::
+
+        y_{gj} = \\log\\big(1 + K_{gj} / s_j\\big),
+
+    so the pseudo-count 1 is added on the scale of a typical cell's counts (one read stays about one read),
+    not on the CPM scale of :func:`log_cpm`. This equals ``scanpy.pp.normalize_total(adata)`` (whose default
+    target is the median total) followed by ``scanpy.pp.log1p`` (Wolf et al. 2018; Luecken & Theis 2019).
+
+    Parameters
+    ----------
+    counts : array_like or DataFrame, shape (genes, cells)
+    library_sizes : array_like or Series, shape (cells,), optional
+        Each cell's total count :math:`n_j`. Default: the column sums of ``counts``. When ``counts`` holds a
+        subset of genes (PBMC keeps 765), pass the totals over all genes (``cells["n_counts"]``); a Series must be
+        indexed by the same cells as ``counts``' columns.
+
+    Returns
+    -------
+    Same type as ``counts`` (natural logarithm).
+    """
+    values = _as_count_matrix(counts)
+    if library_sizes is None:
+        totals = values.sum(axis=0)
+    else:
+        if isinstance(library_sizes, pd.Series) and isinstance(counts, pd.DataFrame):
+            check_same_labels(counts.columns, library_sizes.index, "counts.columns", "library_sizes.index")
+        totals = as_array(library_sizes, "library_sizes", ndim=1)
+        if totals.shape[0] != values.shape[1]:
+            raise ValueError(
+                f"library_sizes has {totals.shape[0]} entries but counts has {values.shape[1]} columns (cells)"
+            )
+    if np.any(totals <= 0):
+        empty = np.flatnonzero(totals <= 0).tolist()
+        raise ValueError(f"library sizes must be positive; cells at positions {empty[:5]} have total <= 0")
+    size_factors = totals / np.median(totals)
+    result = np.log1p(values / size_factors)
+    if isinstance(counts, pd.DataFrame):
+        return pd.DataFrame(result, index=counts.index, columns=counts.columns)
+    return result

@@ -56,6 +56,7 @@ def check_array(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     hint: str | None = None,
+    compare: Callable[[np.ndarray, np.ndarray], bool | str] | None = None,
 ) -> bool:
     """Compare a numeric answer (scalar, vector or matrix) with the expected value.
 
@@ -74,6 +75,10 @@ def check_array(
         Tolerances of ``numpy.allclose``.
     hint : str, optional
         Shown once on a wrong value.
+    compare : callable, optional
+        ``compare(given, target)`` replaces ``numpy.allclose`` after the shape and finiteness checks (both are
+        float64 arrays of the same shape), e.g. to accept an eigenvector up to sign or a subspace up to rotation.
+        It returns True for a right answer, and False or a string saying what is off for a wrong one.
     """
     if answer is None:
         return not_attempted(exercise)
@@ -86,6 +91,11 @@ def check_array(
         return failed(exercise, f"expected shape {target.shape}, got {given.shape}", hint)
     if not np.all(np.isfinite(given)):
         return failed(exercise, "the answer contains NaN or infinite values", hint)
+    if compare is not None:
+        verdict = compare(given, target)
+        if verdict is True:
+            return passed(exercise, f"{what} matches")
+        return failed(exercise, verdict if isinstance(verdict, str) else f"{what} is off", hint)
     if not np.allclose(given, target, rtol=rtol, atol=atol):
         worst = float(np.max(np.abs(given - target)))
         return failed(exercise, f"{what} is off (largest absolute difference {worst:.3g})", hint)
