@@ -2,8 +2,9 @@
 
 - ``None`` is "not attempted yet": the check prints that and returns False, without raising.
 - A value of a nonsensical type is a wrong answer: ✗, False, never an exception.
-- Each ``exN`` of ``utils/checks/<name>.py`` is called in ``tests/test_checks_<name>.py``, where it must be
-  shown to accept a right answer and reject a wrong one.
+- Each ``exN`` of ``utils/checks/<name>.py`` is called in ``tests/test_checks_<name>.py`` on at least two real
+  answers (a call with ``None`` proves nothing), where it must be shown to accept a right answer and reject the
+  wrong ones its hint describes.
 """
 
 import importlib
@@ -43,4 +44,10 @@ def test_nonsense_is_rejected_without_raising(module, name, check, capsys):
 def test_every_check_has_its_own_test(module, name, check):
     test_file = ROOT / "tests" / f"test_checks_{module}.py"
     assert test_file.is_file(), f"{test_file.name} is missing"
-    assert re.search(rf"\b{name}\(", test_file.read_text()), f"{test_file.name} never calls {name}"
+    text = test_file.read_text()
+    # calls such as checks.ex1(answer), or the check handed to a helper (_rejects(checks.ex1, wrong)); not ex1(None)
+    real = re.findall(rf"\b{name}\b(?!\(\s*None\s*\))(?=\s*[(,)])", text)
+    assert len(real) >= 2, (
+        f"{test_file.name} calls {name} on {len(real)} real answer(s); show it accepting a right answer and "
+        "rejecting the mistakes its hint describes (a call with None alone proves nothing)"
+    )
