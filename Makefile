@@ -28,7 +28,7 @@ lab: $(STAMP) ## start JupyterLab on the curriculum (LAB_ARGS="--port 9999" to p
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) lint ## lint, unit tests of utils, every notebook under nbval, and the student versions
-	$(BIN)/pytest tests $(PHASES) --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/pytest tests $(PHASES) tools/notebook_template --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lint: $(STAMP) ## ruff (lint and format check) on utils, tests, tools, benchmarks and notebooks
 	$(BIN)/ruff check $(LINTED)

@@ -6,7 +6,8 @@ import re
 import pytest
 from conftest import ROOT
 
-NOTEBOOKS = sorted(p for p in ROOT.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+TEMPLATE = ROOT / "tools" / "notebook_template" / "00_template.ipynb"
+NOTEBOOKS = sorted(p for p in ROOT.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts) + [TEMPLATE]
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
 
 
