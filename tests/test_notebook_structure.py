@@ -1,4 +1,4 @@
-"""Static checks of every notebook's anatomy (CONVENTIONS §3, §7), so that a new notebook is held to them."""
+"""Static checks of every notebook's anatomy (CONTRIBUTING.md, "Add a notebook"), so that a new notebook is held to them."""
 
 import json
 import re
