@@ -58,16 +58,14 @@ def test_ex1_rejects_wrong_formulas(capsys):
 
 def test_ex2_accepts_the_average_contrast(airway, capsys):
     log_expression, samples = airway
-    design, names = design_matrix(samples, ["cell", "dex"])
-    fit = fit_linear_models(log_expression, design, names)
+    fit = fit_linear_models(log_expression, design_matrix(samples, ["cell", "dex"]))
     weights = {"cell[T.N61311]": 1.0, "cell[T.N061011]": -1 / 3, "cell[T.N080611]": -1 / 3}
     assert _passes(checks.ex2(contrast(fit, weights).t_statistic), capsys)
 
 
 def test_ex2_rejects_forgetting_the_reference_line(airway, capsys):
     log_expression, samples = airway
-    design, names = design_matrix(samples, ["cell", "dex"])
-    fit = fit_linear_models(log_expression, design, names)
+    fit = fit_linear_models(log_expression, design_matrix(samples, ["cell", "dex"]))
     weights = {"cell[T.N61311]": 1.0, "cell[T.N061011]": -1 / 2, "cell[T.N080611]": -1 / 2}
     right = contrast(fit, {"cell[T.N61311]": 1.0, "cell[T.N061011]": -1 / 3, "cell[T.N080611]": -1 / 3})
     assert _fails(checks.ex2(contrast(fit, weights).t_statistic), capsys)
@@ -81,6 +79,54 @@ def test_ex3_accepts_a_null_space_test(capsys):
         return bool(np.allclose(null_basis.T @ np.asarray(vector, dtype=float), 0, atol=1e-8))
 
     assert _passes(checks.ex3(is_estimable), capsys)
+
+
+def test_ex3_accepts_the_rank_and_pseudo_inverse_routes(capsys):
+    def by_rank(design, vector):
+        return np.linalg.matrix_rank(np.vstack([design, vector])) == np.linalg.matrix_rank(design)
+
+    def by_pseudo_inverse(design, vector):
+        # c is in the row space iff projecting it onto the row space (c X^+ X) leaves it unchanged
+        design = np.asarray(design, dtype=float)
+        return bool(np.allclose(vector @ np.linalg.pinv(design) @ design, vector, atol=1e-8))
+
+    assert _passes(checks.ex3(by_rank), capsys)
+    assert _passes(checks.ex3(by_pseudo_inverse), capsys)
+
+
+def _against_one_null_vector(pick):
+    def is_estimable(design, vector):
+        design = np.asarray(design, dtype=float)
+        rank = np.linalg.matrix_rank(design)
+        if rank == design.shape[1]:
+            return True
+        return bool(abs(np.asarray(vector, dtype=float) @ pick(design, rank)) < 1e-8)
+
+    return is_estimable
+
+
+@pytest.mark.parametrize(
+    "pick",
+    [
+        lambda design, rank: linalg.null_space(design)[:, 0],
+        lambda design, rank: linalg.null_space(design)[:, -1],
+        lambda design, rank: np.linalg.svd(design)[2][-1],
+        lambda design, rank: np.linalg.svd(design)[2][rank],
+    ],
+    ids=["null_space first", "null_space last", "svd last row", "svd first null row"],
+)
+def test_ex3_rejects_a_test_against_one_null_vector(pick, capsys):
+    # the hint's own mistake: a design with two null directions needs c orthogonal to both
+    assert _fails(checks.ex3(_against_one_null_vector(pick)), capsys)
+
+
+def test_ex3_rejects_the_notebook_null_vector_only(capsys):
+    # v = (0, 0, 1, 1, -1) of the confounded ~ cell + dex, hard-coded where it has the right length
+    def one_known_direction(design, vector):
+        known = np.array([0.0, 0, 1, 1, -1])
+        return bool(len(vector) != 5 or abs(np.asarray(vector, dtype=float) @ known) < 1e-8)
+
+    assert _fails(checks.ex3(one_known_direction), capsys)
 
 
 def test_ex3_rejects_wrong_criteria(capsys):
@@ -109,9 +155,7 @@ def test_ex4_accepts_the_pooled_t_test_count(airway, capsys):
 
 def test_ex4_rejects_the_paired_and_unadjusted_counts(airway, capsys):
     log_expression, samples = airway
-    design, names = design_matrix(samples, ["cell", "dex"])
-    paired_p = fit_linear_models(log_expression, design, names).p_values[:, -1]
+    paired_p = fit_linear_models(log_expression, design_matrix(samples, ["cell", "dex"])).p_values[:, -1]
     assert _fails(checks.ex4(int((stats.false_discovery_control(paired_p) < 0.05).sum())), capsys)
-    unpaired_design, unpaired_names = design_matrix(samples, ["dex"])
-    unpaired_p = fit_linear_models(log_expression, unpaired_design, unpaired_names).p_values[:, -1]
+    unpaired_p = fit_linear_models(log_expression, design_matrix(samples, ["dex"])).p_values[:, -1]
     assert _fails(checks.ex4(int((unpaired_p < 0.05).sum())), capsys)

@@ -56,9 +56,52 @@ def test_ex2_accepts_the_cholesky_test(capsys):
     assert "✓" in capsys.readouterr().out
 
 
-def test_ex2_accepts_the_eigenvalue_test_as_numpy_bool(capsys):
-    assert checks.ex2(lambda matrix: np.linalg.eigvalsh(matrix).min() > 0) is True
+def test_ex2_accepts_scipy_cholesky_returning_a_numpy_bool(capsys):
+    def via_scipy(matrix):
+        try:
+            scipy.linalg.cholesky(matrix, lower=True)
+        except np.linalg.LinAlgError:
+            return np.bool_(False)
+        return np.bool_(True)
+
+    assert checks.ex2(via_scipy) is True
     assert "✓" in capsys.readouterr().out
+
+
+def test_ex2_accepts_a_hand_written_cholesky_with_a_pivot_tolerance(capsys):
+    # the notebook's own loop: a pivot below n * eps * max diagonal counts as non-positive
+    def by_hand(matrix):
+        n = matrix.shape[0]
+        tolerance = n * np.finfo(float).eps * np.abs(np.diag(matrix)).max()
+        lower = np.zeros((n, n))
+        for j in range(n):
+            pivot = matrix[j, j] - lower[j, :j] @ lower[j, :j]
+            if pivot <= tolerance:
+                return False
+            lower[j, j] = np.sqrt(pivot)
+            lower[j + 1 :, j] = (matrix[j + 1 :, j] - lower[j + 1 :, :j] @ lower[j, :j]) / lower[j, j]
+        return True
+
+    assert checks.ex2(by_hand) is True
+    assert "✓" in capsys.readouterr().out
+
+
+def test_ex2_rejects_a_positive_determinant(capsys):
+    # fooled by an even number of negative eigenvalues
+    assert checks.ex2(lambda matrix: bool(np.linalg.det(matrix) > 0)) is False
+    assert "✗" in capsys.readouterr().out
+
+
+def test_ex2_rejects_non_negative_eigenvalues(capsys):
+    # semi-definite is not definite: the singular cases have a zero eigenvalue
+    assert checks.ex2(lambda matrix: bool(np.linalg.eigvalsh(matrix).min() >= 0)) is False
+    assert "✗" in capsys.readouterr().out
+
+
+def test_ex2_rejects_positive_floating_point_eigenvalues(capsys):
+    # a singular L L^T whose zero eigenvalue comes out as +1.7e-16: only the exact zero pivot of Cholesky tells
+    assert checks.ex2(lambda matrix: bool(np.linalg.eigvalsh(matrix).min() > 0)) is False
+    assert "✗" in capsys.readouterr().out
 
 
 def test_ex2_rejects_positive_diagonal(capsys):

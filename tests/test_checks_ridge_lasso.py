@@ -1,7 +1,6 @@
 """The exercise checks of 03_ridge_lasso accept right answers (computed independently here) and reject wrong ones."""
 
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import Lasso, Ridge
 
 from utils.checks import ridge_lasso as checks
@@ -136,31 +135,38 @@ def test_ex3_none(capsys):
 # Exercise 4: the first gene to enter the NKG7 LASSO path = the largest |Pearson correlation| with NKG7
 
 
+def _scanpy_style_log_expression():
+    """log1p(K / s) with s = n_counts / median(n_counts), written out here (scanpy's normalize_total + log1p)."""
+    pbmc = load_pbmc()
+    size_factors = pbmc.samples["n_counts"] / pbmc.samples["n_counts"].median()
+    return np.log1p(pbmc.counts / size_factors)  # genes x cells
+
+
 def _first_gene_by_correlation():
-    counts = load_pbmc().counts
-    others = counts.drop(index="NKG7")
-    library = others.sum(axis=0)
-    log_expression = np.log1p(others / library * 1e4).T
-    target = np.log1p(counts.loc["NKG7"] / library * 1e4)
-    correlation = log_expression.corrwith(pd.Series(target.to_numpy(), index=log_expression.index))
-    ranked = correlation.abs().sort_values(ascending=False)
-    return ranked.index[0], ranked.index[1], log_expression
+    log_expression = _scanpy_style_log_expression()
+    predictors = log_expression.drop(index=checks.TARGET).T  # cells x genes
+    target = log_expression.loc[checks.TARGET]
+    # |x_j^T y| on standardised genes ranks genes like |correlation|
+    ranked = predictors.corrwith(target).abs().sort_values(ascending=False)
+    return ranked.index[0], ranked.index[1], predictors, target
 
 
 def test_ex4_accepts_the_most_correlated_gene_in_any_case(capsys):
-    first, _, _ = _first_gene_by_correlation()
+    first, _, _, _ = _first_gene_by_correlation()
+    assert first == "S100A9"  # the calprotectin partner of S100A8
     _assert_result(capsys, checks.ex4(first), True)
     _assert_result(capsys, checks.ex4(f" {first.lower()} "), True)
 
 
 def test_ex4_rejects_the_runner_up_the_unstandardised_choice_and_unknown_names(capsys):
-    first, second, log_expression = _first_gene_by_correlation()
+    first, second, predictors, target = _first_gene_by_correlation()
     _assert_result(capsys, checks.ex4(second), False)
-    target = np.log1p(load_pbmc().counts.loc["NKG7"] / load_pbmc().counts.drop(index="NKG7").sum(axis=0) * 1e4)
-    covariance = (log_expression - log_expression.mean()).T @ (target.to_numpy() - target.mean())
+    # the hint's mistake: without standardising, the gene with the largest spread wins
+    covariance = (predictors - predictors.mean()).T @ (target - target.mean())
     unstandardised = covariance.abs().idxmax()
     assert unstandardised != first
     _assert_result(capsys, checks.ex4(unstandardised), False)
+    _assert_result(capsys, checks.ex4(checks.TARGET), False)
     _assert_result(capsys, checks.ex4("NKG7"), False)
     _assert_result(capsys, checks.ex4(42), False)
 

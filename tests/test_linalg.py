@@ -99,6 +99,28 @@ def test_condition_report_rejects_bad_designs(design, message):
         linalg.condition_report(design)
 
 
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: linalg.condition_report(np.array([["a", "b"], ["c", "d"]])), "design must be numeric"),
+        (lambda: linalg.check_design(np.eye(3, dtype=bool)), "design must be numeric"),
+        (lambda: linalg.lstsq_qr(np.eye(3), ["a", "b", "c"]), "responses must be numeric"),
+        (lambda: linalg.soft_threshold([1.0], "0.5"), "threshold must be a real number"),
+        (lambda: linalg.check_design(np.eye(3), max_condition="big"), "max_condition must be a real number"),
+    ],
+)
+def test_the_wrong_kind_of_input_raises_type_error(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_lstsq_qr_error_names_the_columns_it_is_given():
+    cells = np.repeat(np.eye(3), 2, axis=0)
+    design = np.column_stack([np.ones(6), cells])  # intercept = sum of the three indicators
+    with pytest.raises(ValueError, match="collinear columns: intercept, cell_a, cell_b, cell_c"):
+        linalg.lstsq_qr(design, np.ones(6), column_names=["intercept", "cell_a", "cell_b", "cell_c"])
+
+
 def test_condition_report_checks_column_names():
     with pytest.raises(ValueError, match="column_names has 2 names"):
         linalg.condition_report(np.eye(3), ["a", "b"])

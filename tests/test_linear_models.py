@@ -12,6 +12,14 @@ from scipy import stats
 from utils.linear_models import ContrastResult, LinearModelFit, contrast, design_matrix, fit_linear_models
 
 
+def _array_and_names(table):
+    return table.to_numpy(), list(table.columns)
+
+
+def _names(table):
+    return list(table.columns)
+
+
 @pytest.fixture
 def paired_samples():
     """Four cell lines, each untreated and treated: the airway layout."""
@@ -30,7 +38,7 @@ def genes_by_samples():
 
 
 def test_design_matrix_equals_patsy(paired_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     reference = patsy.dmatrix("~ cell + dex", paired_samples)
     np.testing.assert_array_equal(design, np.asarray(reference))
     assert names == reference.design_info.column_names
@@ -38,19 +46,19 @@ def test_design_matrix_equals_patsy(paired_samples):
 
 def test_design_matrix_plain_columns_use_sorted_levels():
     samples = pd.DataFrame({"batch": ["b2", "b1", "b2", "b3"]})
-    design, names = design_matrix(samples, ["batch"])
+    design, names = _array_and_names(design_matrix(samples, ["batch"]))
     assert names == ["Intercept", "batch[T.b2]", "batch[T.b3]"]
     np.testing.assert_array_equal(design[:, 1], [1, 0, 1, 0])
 
 
 def test_design_matrix_drops_unused_categories(paired_samples):
     subset = paired_samples[paired_samples["cell"] != "A"]
-    _, names = design_matrix(subset, ["cell", "dex"])
+    names = _names(design_matrix(subset, ["cell", "dex"]))
     assert names == ["Intercept", "cell[T.C]", "cell[T.D]", "dex[T.trt]"]
 
 
 def test_fit_matches_statsmodels_ols(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     assert fit.column_names == tuple(names)
     assert fit.df_residual == 3
@@ -65,7 +73,7 @@ def test_fit_matches_statsmodels_ols(paired_samples, genes_by_samples):
 
 
 def test_fit_matches_per_gene_lstsq(paired_samples, genes_by_samples):
-    design, _ = design_matrix(paired_samples, ["cell", "dex"])
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
     fit = fit_linear_models(genes_by_samples, design)
     for gene, response in enumerate(genes_by_samples):
         coefficients, residual_ss, rank, _ = np.linalg.lstsq(design, response, rcond=None)
@@ -76,7 +84,7 @@ def test_fit_matches_per_gene_lstsq(paired_samples, genes_by_samples):
 
 def test_paired_design_gives_the_paired_t_test(paired_samples, genes_by_samples):
     # in ~ cell + dex with one untreated and one treated sample per cell line, the dex t is the paired t
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     paired = stats.ttest_rel(genes_by_samples[:, 1::2], genes_by_samples[:, 0::2], axis=1)
     dex = fit.column("dex[T.trt]")
@@ -85,7 +93,7 @@ def test_paired_design_gives_the_paired_t_test(paired_samples, genes_by_samples)
 
 
 def test_dataframe_inputs_keep_names(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     responses = pd.DataFrame(genes_by_samples, index=[f"gene{g}" for g in range(12)])
     fit = fit_linear_models(responses, pd.DataFrame(design, columns=names))
     assert fit.gene_names == tuple(responses.index)
@@ -95,21 +103,60 @@ def test_dataframe_inputs_keep_names(paired_samples, genes_by_samples):
 
 
 def test_dataframes_with_a_different_sample_order_raise(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     samples = [f"s{i}" for i in range(8)]
     responses = pd.DataFrame(genes_by_samples, columns=samples)
     labelled = pd.DataFrame(design, index=samples, columns=names)
     fit = fit_linear_models(responses, labelled)
     np.testing.assert_allclose(fit.coefficients, fit_linear_models(genes_by_samples, design).coefficients)
-    with pytest.raises(ValueError, match="same samples in the same order"):
+    with pytest.raises(ValueError, match="same samples in a different order"):
         fit_linear_models(responses[samples[::-1]], labelled)
+    with pytest.raises(ValueError, match=r"1 only in responses.columns \(e.g. \['s7'\]\), 1 only in design.index"):
+        fit_linear_models(responses, labelled.rename(index={"s7": "s8"}))
     # reordering the design to match gives the same fit as the aligned tables
     reordered = fit_linear_models(responses[samples[::-1]], labelled.loc[samples[::-1]])
     np.testing.assert_allclose(reordered.coefficients, fit.coefficients)
 
 
+def test_design_matrix_is_indexed_by_the_samples(paired_samples):
+    samples = paired_samples.set_axis([f"s{i}" for i in range(8)])
+    design = design_matrix(samples, ["cell", "dex"])
+    assert isinstance(design, pd.DataFrame)
+    assert design.index.equals(samples.index)
+    assert list(design.columns) == ["Intercept", "cell[T.B]", "cell[T.C]", "cell[T.D]", "dex[T.trt]"]
+    np.testing.assert_array_equal(design.loc["s1", "dex[T.trt]"], 1.0)
+
+
+def test_a_samples_table_in_another_order_is_refused_not_mis_paired(paired_samples):
+    # The bug this guards against: with a bare array, `fit_linear_models(expr, *design_matrix(samples, ...))` paired
+    # row k of the design with column k of the counts, whatever samples they were.
+    rng = np.random.default_rng(7)
+    names = [f"s{i}" for i in range(8)]
+    samples = paired_samples.set_axis(names)
+    design = design_matrix(samples, ["cell", "dex"])
+    truth = np.array([5.0, 0.5, -1.0, 2.0, 7.0])  # a 7 log2-unit dex effect
+    expression = pd.DataFrame(truth @ design.to_numpy().T + 0.01 * rng.normal(size=(3, 8)), columns=names)
+    shuffled = samples.iloc[[3, 0, 6, 1, 7, 2, 5, 4]]  # the same samples, listed in another order
+
+    silently_wrong = fit_linear_models(expression, design_matrix(shuffled, ["cell", "dex"]).to_numpy())
+    assert np.abs(silently_wrong.coefficients[:, -1] - truth[-1]).max() > 3  # bare arrays cannot notice
+    with pytest.raises(ValueError, match="same samples in a different order"):
+        fit_linear_models(expression, design_matrix(shuffled, ["cell", "dex"]))
+    aligned = fit_linear_models(expression, design_matrix(shuffled, ["cell", "dex"]).loc[expression.columns])
+    np.testing.assert_allclose(aligned.coefficients, np.tile(truth, (3, 1)), atol=0.05)
+    assert aligned.column_names == tuple(design.columns)
+
+
+def test_non_numeric_inputs_raise_type_error(paired_samples, genes_by_samples):
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
+    with pytest.raises(TypeError, match="responses must be numeric"):
+        fit_linear_models(genes_by_samples.astype(str), design)
+    with pytest.raises(TypeError, match="design must be numeric"):
+        fit_linear_models(genes_by_samples, design.astype(bool))
+
+
 def test_contrast_matches_statsmodels_t_test(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     vector = np.array([0.0, 0.0, -1.0, 1.0, 0.5])
     result = contrast(fit, vector)
@@ -124,11 +171,11 @@ def test_contrast_matches_statsmodels_t_test(paired_samples, genes_by_samples):
 
 def test_contrast_by_name_equals_relevelled_fit(paired_samples, genes_by_samples):
     # cell D minus cell C is the cell D coefficient when C is the reference level
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     result = contrast(fit, {"cell[T.D]": 1, "cell[T.C]": -1})
     relevelled = paired_samples.assign(cell=paired_samples["cell"].cat.reorder_categories(["C", "A", "B", "D"]))
-    design_c, names_c = design_matrix(relevelled, ["cell", "dex"])
+    design_c, names_c = _array_and_names(design_matrix(relevelled, ["cell", "dex"]))
     fit_c = fit_linear_models(genes_by_samples, design_c, names_c)
     column = fit_c.column("cell[T.D]")
     np.testing.assert_allclose(result.estimate, fit_c.coefficients[:, column], rtol=1e-10)
@@ -136,7 +183,7 @@ def test_contrast_by_name_equals_relevelled_fit(paired_samples, genes_by_samples
 
 
 def test_single_coefficient_contrast_equals_the_coefficient(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     result = contrast(fit, {"dex[T.trt]": 1.0})
     np.testing.assert_allclose(result.t_statistic, fit.t_statistics[:, -1], rtol=1e-12)
@@ -186,7 +233,7 @@ def test_random_full_rank_designs(n_coefficients, extra_rows, n_genes, seed):
 
 
 def test_nan_in_responses_raises(paired_samples, genes_by_samples):
-    design, _ = design_matrix(paired_samples, ["cell", "dex"])
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
     responses = genes_by_samples.copy()
     responses[3, 2] = np.nan
     with pytest.raises(ValueError, match="responses contains NaN"):
@@ -202,7 +249,7 @@ def test_nan_in_design_raises(genes_by_samples):
 
 
 def test_shape_mismatch_raises(paired_samples, genes_by_samples):
-    design, _ = design_matrix(paired_samples, ["cell", "dex"])
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
     with pytest.raises(ValueError, match="genes x samples"):
         fit_linear_models(genes_by_samples.T, design)
     with pytest.raises(ValueError, match="2-D genes x samples"):
@@ -217,7 +264,7 @@ def test_rank_deficient_design_names_the_collinear_columns(genes_by_samples):
     # each cell line seen in one condition only: dex = cell[T.C] + cell[T.D]
     samples = pd.DataFrame({"cell": ["A", "A", "B", "B", "C", "C", "D", "D"], "dex": ["untrt"] * 4 + ["trt"] * 4})
     samples["dex"] = pd.Categorical(samples["dex"], categories=["untrt", "trt"])
-    design, names = design_matrix(samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(samples, ["cell", "dex"]))
     with pytest.raises(ValueError, match="rank deficient") as error:
         fit_linear_models(genes_by_samples, design, names)
     message = str(error.value)
@@ -233,7 +280,7 @@ def test_no_residual_degrees_of_freedom_raises():
 
 
 def test_bad_contrasts_raise(paired_samples, genes_by_samples):
-    design, names = design_matrix(paired_samples, ["cell", "dex"])
+    design, names = _array_and_names(design_matrix(paired_samples, ["cell", "dex"]))
     fit = fit_linear_models(genes_by_samples, design, names)
     with pytest.raises(ValueError, match="shape \\(5,\\)"):
         contrast(fit, [1.0, -1.0])
@@ -263,7 +310,7 @@ def test_bad_design_matrix_inputs_raise(paired_samples):
 
 
 def test_result_is_frozen(paired_samples, genes_by_samples):
-    design, _ = design_matrix(paired_samples, ["cell", "dex"])
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
     fit = fit_linear_models(genes_by_samples, design)
     assert isinstance(fit, LinearModelFit)
     with pytest.raises(AttributeError):

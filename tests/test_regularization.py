@@ -51,7 +51,16 @@ def test_kfold_fold_sizes_match_sklearn_and_the_seed_is_reproducible():
 
 @pytest.mark.parametrize(
     ("args", "error"),
-    [((10, 1), ValueError), ((10, 11), ValueError), ((10.0, 2), TypeError), ((10, True), TypeError)],
+    [
+        ((10, 1), ValueError),
+        ((10, 11), ValueError),
+        ((1, 1), ValueError),
+        ((10, 2, -1), ValueError),
+        ((10.0, 2), TypeError),
+        ((10, 2.0), TypeError),  # a whole-number float is still the wrong kind
+        ((10, True), TypeError),
+        ((10, "5"), TypeError),
+    ],
 )
 def test_kfold_rejects_bad_arguments(args, error):
     with pytest.raises(error):
@@ -178,6 +187,26 @@ def test_lasso_path_rejects_bad_arguments(lambdas, kwargs, match):
     design, response = _problem(7)
     with pytest.raises(ValueError, match=match):
         regularization.lasso_path(design, response, lambdas, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"max_sweeps": 2.5}, "max_sweeps must be an integer"), ({"tol": "1e-9"}, "tol must be a real number")],
+)
+def test_lasso_path_rejects_the_wrong_kind_of_argument(kwargs, match):
+    design, response = _problem(7)
+    with pytest.raises(TypeError, match=match):
+        regularization.lasso_path(design, response, [0.1], **kwargs)
+
+
+def test_non_numeric_data_raise_type_error():
+    design, response = _problem(9)
+    with pytest.raises(TypeError, match="design must be numeric"):
+        regularization.lasso_lambda_max(design.astype(str), response)
+    with pytest.raises(TypeError, match="response must be numeric"):
+        regularization.lasso_path(design, response > 0, [0.1])
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        regularization.lasso_kkt_violation(design, response, np.zeros(design.shape[1]), "0.1")
 
 
 def test_lasso_path_rejects_bad_data_and_reports_non_convergence():

@@ -2,6 +2,9 @@
 
 References: Trefethen & Bau, *Numerical Linear Algebra*, lectures 7-8 (QR), 11 (least squares) and 12
 (conditioning); Golub & Van Loan, *Matrix Computations*, sec. 5.5 (rank deficiency).
+
+Inputs are validated with :mod:`utils._validation`: a non-numeric matrix or threshold raises ``TypeError``; a wrong
+shape, NaN, infinity or a negative threshold raises ``ValueError``, naming the argument.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import solve_triangular
+
+from utils._validation import as_array, as_matrix, check_scalar
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,6 @@ class ConditionReport:
         )
 
 
-def _as_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
-    values = np.asarray(matrix, dtype=float)
-    if values.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D matrix, got {values.ndim} dimension(s)")
-    if values.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {values.shape}")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return values
-
-
 def condition_report(
     design: np.ndarray,
     column_names: Sequence[str] | None = None,
@@ -80,7 +74,8 @@ def condition_report(
     near_singular : float
         Condition number above which a direction counts as numerically collinear.
     """
-    matrix = _as_matrix(design, "design")
+    matrix = as_matrix(design, "design")
+    check_scalar(near_singular, "near_singular", positive=True)
     n_rows, n_cols = matrix.shape
     names = [f"x{k}" for k in range(n_cols)] if column_names is None else [str(c) for c in column_names]
     if len(names) != n_cols:
@@ -112,7 +107,8 @@ def check_design(
     The message gives the condition number and the collinear columns, e.g. a batch column identical to the
     condition column, so the user knows which coefficients cannot be separated.
     """
-    matrix = _as_matrix(design, name)
+    matrix = as_matrix(design, name)
+    check_scalar(max_condition, "max_condition", positive=True)
     if matrix.shape[0] < matrix.shape[1]:
         raise ValueError(
             f"{name} has fewer rows ({matrix.shape[0]}) than columns ({matrix.shape[1]}): "
@@ -144,14 +140,12 @@ def lstsq_qr(design: np.ndarray, responses: np.ndarray, column_names: Sequence[s
     numpy.ndarray, shape (p,) or (p, m)
     """
     matrix = check_design(design, column_names)
-    targets = np.asarray(responses, dtype=float)
+    targets = as_array(responses, "responses")
     if targets.ndim not in (1, 2) or targets.shape[0] != matrix.shape[0]:
         raise ValueError(
             f"responses must have shape ({matrix.shape[0]},) or ({matrix.shape[0]}, m) to match design, "
             f"got {targets.shape}"
         )
-    if not np.all(np.isfinite(targets)):
-        raise ValueError("responses contains NaN or infinite values")
     q_factor, r_factor = np.linalg.qr(matrix, mode="reduced")
     # R is upper triangular: a triangular solve is O(p^2) per response and avoids forming R^{-1}.
     return solve_triangular(r_factor, q_factor.T @ targets, lower=False)
@@ -163,9 +157,6 @@ def soft_threshold(values: np.ndarray | float, threshold: float) -> np.ndarray:
     The proximal operator of :math:`\\lambda\\|\\cdot\\|_1`, the step that makes LASSO coordinate descent
     set coefficients exactly to zero (Friedman, Hastie & Tibshirani 2010).
     """
-    if not np.isfinite(threshold) or threshold < 0:
-        raise ValueError(f"threshold must be a non-negative finite number, got {threshold}")
-    array = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("values contains NaN or infinite values")
+    threshold = check_scalar(threshold, "threshold", nonnegative=True)
+    array = as_array(values, "values", empty=True)
     return np.sign(array) * np.maximum(np.abs(array) - threshold, 0.0)

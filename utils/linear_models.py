@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
+from utils._validation import as_array, check_same_labels
 from utils.linalg import check_design, lstsq_qr
 
 
@@ -94,7 +95,7 @@ def _two_sided_p(t_statistics: np.ndarray, df: int) -> np.ndarray:
     return 2.0 * stats.t.sf(np.abs(t_statistics), df)
 
 
-def design_matrix(samples: pd.DataFrame, factors: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+def design_matrix(samples: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
     """Treatment-coded design matrix ``~ factor1 + factor2 + ...`` with an intercept.
 
     Each factor with levels :math:`\\ell_0, \\ell_1, \\dots` contributes one 0/1 column per non-reference level
@@ -113,8 +114,10 @@ def design_matrix(samples: pd.DataFrame, factors: Sequence[str]) -> tuple[np.nda
 
     Returns
     -------
-    design : numpy.ndarray, shape (n_samples, p)
-    column_names : list of str
+    pandas.DataFrame, shape (n_samples, p)
+        Indexed by ``samples.index`` (the sample names), one column per coefficient. Keeping the labels lets
+        :func:`fit_linear_models` and :func:`utils.glm.fit_nb_glm` check that each sample's row is paired with its
+        own column of the counts; ``design.to_numpy()`` gives the bare matrix.
     """
     if not isinstance(samples, pd.DataFrame):
         raise TypeError(f"samples must be a pandas DataFrame, got {type(samples).__name__}")
@@ -139,7 +142,7 @@ def design_matrix(samples: pd.DataFrame, factors: Sequence[str]) -> tuple[np.nda
         for level in levels[1:]:
             columns.append((values == level).to_numpy(dtype=float))
             names.append(f"{factor}[T.{level}]")
-    return np.column_stack(columns), names
+    return pd.DataFrame(np.column_stack(columns), index=samples.index, columns=names)
 
 
 def fit_linear_models(
@@ -159,8 +162,9 @@ def fit_linear_models(
     ----------
     responses : array_like or DataFrame, shape (genes, n_samples)
         E.g. log-CPM, genes as rows (the count-table orientation). Must be finite. When both ``responses``
-        and ``design`` are DataFrames, ``responses.columns`` must equal ``design.index`` (same samples, same
-        order), else ``ValueError``.
+        and ``design`` are DataFrames (e.g. the output of :func:`design_matrix`), ``responses.columns`` must equal
+        ``design.index`` label for label: different samples, or the same samples in another order, raise
+        ``ValueError`` (reorder with ``design.loc[responses.columns]``).
     design : array_like or DataFrame, shape (n_samples, p)
         Full column rank with n_samples > p; a rank-deficient design raises ``ValueError`` naming the
         collinear columns.
@@ -174,14 +178,17 @@ def fit_linear_models(
     gene_names = tuple(str(g) for g in responses.index) if isinstance(responses, pd.DataFrame) else None
     if column_names is None and isinstance(design, pd.DataFrame):
         column_names = [str(c) for c in design.columns]
-    matrix = np.asarray(design, dtype=float)
+    if isinstance(responses, pd.DataFrame) and isinstance(design, pd.DataFrame):
+        # two labelled tables: pairing by position would silently give each sample another sample's design row
+        check_same_labels(responses.columns, design.index, "responses.columns", "design.index")
+    matrix = as_array(design, "design")
     if matrix.ndim != 2:
         raise ValueError(f"design must be a 2-D samples x coefficients matrix, got {matrix.ndim} dimension(s)")
     n_samples, n_coefficients = matrix.shape
     names = [f"x{k}" for k in range(n_coefficients)] if column_names is None else [str(c) for c in column_names]
     if len(names) != n_coefficients:
         raise ValueError(f"column_names has {len(names)} names but design has {n_coefficients} columns")
-    values = np.asarray(responses, dtype=float)
+    values = as_array(responses, "responses", finite=False)
     if values.ndim != 2:
         raise ValueError(
             f"responses must be a 2-D genes x samples matrix, got {values.ndim} dimension(s) "
@@ -191,16 +198,6 @@ def fit_linear_models(
         raise ValueError(
             f"responses has {values.shape[1]} columns (samples) but design has {n_samples} rows; "
             "responses must be genes x samples"
-        )
-    if (
-        isinstance(responses, pd.DataFrame)
-        and isinstance(design, pd.DataFrame)
-        and not responses.columns.equals(design.index)
-    ):
-        # two labelled tables: a different sample order would silently pair each response with the wrong row
-        raise ValueError(
-            "responses' columns and design's index must name the same samples in the same order; reorder one "
-            "(e.g. design.loc[responses.columns]) or pass design as a NumPy array"
         )
     if not np.all(np.isfinite(values)):
         bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from utils._validation import as_array, as_matrix, as_vector, check_integer, check_scalar
+
 
 class LassoPath(NamedTuple):
     """Solutions of the LASSO along a decreasing grid of penalties.
@@ -39,17 +41,11 @@ class LassoPath(NamedTuple):
     sweeps: np.ndarray
 
 
-def _as_problem(design: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    matrix = np.asarray(design, dtype=float)
-    if matrix.ndim != 2 or matrix.size == 0:
-        raise ValueError(f"design must be a non-empty 2-D matrix (samples x features), got shape {matrix.shape}")
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError("design contains NaN or infinite values")
-    target = np.asarray(response, dtype=float)
+def _design_and_response(design: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    matrix = as_matrix(design, "design")
+    target = as_vector(response, "response")
     if target.shape != (matrix.shape[0],):
         raise ValueError(f"response must have shape ({matrix.shape[0]},) to match design, got {target.shape}")
-    if not np.all(np.isfinite(target)):
-        raise ValueError("response contains NaN or infinite values")
     return matrix, target
 
 
@@ -65,13 +61,11 @@ def kfold_indices(n_samples: int, n_folds: int, seed: int = 0) -> list[tuple[np.
     TypeError
         If ``n_samples``, ``n_folds`` or ``seed`` is not an integer.
     ValueError
-        If ``n_folds < 2`` or ``n_folds > n_samples``.
+        If ``n_folds < 2``, ``n_folds > n_samples`` or ``seed < 0``.
     """
-    for name, value in (("n_samples", n_samples), ("n_folds", n_folds), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if not 2 <= n_folds <= n_samples:
-        raise ValueError(f"n_folds must be between 2 and n_samples = {n_samples}, got {n_folds}")
+    n_samples = check_integer(n_samples, "n_samples", minimum=2)
+    n_folds = check_integer(n_folds, "n_folds", minimum=2, maximum=n_samples)
+    seed = check_integer(seed, "seed", minimum=0)
     order = np.random.default_rng(seed).permutation(n_samples)
     folds = []
     for block in np.array_split(order, n_folds):
@@ -86,7 +80,7 @@ def lasso_lambda_max(design: np.ndarray, response: np.ndarray) -> float:
 
     At :math:`\\beta = 0` the KKT conditions read :math:`\\lvert x_j^\\top y\\rvert/n \\le \\lambda` for every j.
     """
-    matrix, target = _as_problem(design, response)
+    matrix, target = _design_and_response(design, response)
     return float(np.max(np.abs(matrix.T @ target)) / matrix.shape[0])
 
 
@@ -99,12 +93,11 @@ def lasso_kkt_violation(design: np.ndarray, response: np.ndarray, coefficients: 
     :math:`\\lambda\\lvert\\beta_j\\rvert` at 0 is :math:`[-\\lambda, \\lambda]`). Returns
     :math:`\\max_j` of those violations divided by :math:`\\lambda`: 0 at the exact solution.
     """
-    matrix, target = _as_problem(design, response)
-    coef = np.asarray(coefficients, dtype=float)
+    matrix, target = _design_and_response(design, response)
+    coef = as_array(coefficients, "coefficients")
     if coef.shape != (matrix.shape[1],):
         raise ValueError(f"coefficients must have shape ({matrix.shape[1]},), got {coef.shape}")
-    if not np.isfinite(lam) or lam <= 0:
-        raise ValueError(f"lam must be a positive finite number, got {lam}")
+    lam = check_scalar(lam, "lam", positive=True)
     gradient = matrix.T @ (target - matrix @ coef) / matrix.shape[0]
     nonzero = coef != 0
     on_support = np.abs(gradient[nonzero] - lam * np.sign(coef[nonzero]))
@@ -202,23 +195,24 @@ def lasso_path(
 
     Raises
     ------
+    TypeError
+        On non-numeric data, a non-real ``tol`` or a non-integer ``max_sweeps``.
     ValueError
-        On bad shapes, non-finite values, non-positive or increasing ``lambdas``, or a non-positive ``tol``.
+        On bad shapes, non-finite values, non-positive or increasing ``lambdas``, a non-positive ``tol`` or
+        ``max_sweeps < 1``.
     RuntimeError
         If a penalty is not solved to ``tol`` within ``max_sweeps`` passes.
     """
-    matrix, target = _as_problem(design, response)
-    grid = np.asarray(lambdas, dtype=float)
+    matrix, target = _design_and_response(design, response)
+    grid = as_array(lambdas, "lambdas", finite=False, empty=True)
     if grid.ndim != 1 or grid.size == 0:
         raise ValueError(f"lambdas must be a non-empty 1-D array, got shape {grid.shape}")
     if not np.all(np.isfinite(grid)) or np.any(grid <= 0):
         raise ValueError("lambdas must be positive and finite")
     if np.any(np.diff(grid) > 0):
         raise ValueError("lambdas must be non-increasing (largest first), so that each fit warm-starts the next")
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
-    if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, int | np.integer) or max_sweeps < 1:
-        raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
+    tol = check_scalar(tol, "tol", positive=True)
+    max_sweeps = check_integer(max_sweeps, "max_sweeps", minimum=1)
 
     n_samples, n_features = matrix.shape
     gram = matrix.T @ matrix / n_samples

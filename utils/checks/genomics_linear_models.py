@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 
 from utils.checks.core import check_array, check_function
 from utils.data import cpm, load_airway, log_cpm
@@ -89,6 +89,37 @@ def ex2(answer: Any) -> bool:
     )
 
 
+def _two_null_directions_design() -> np.ndarray:
+    """The confounded 8-culture design with every cell line's indicator and an intercept: a 2-D null space.
+
+    Columns: Intercept, N052611, N061011, N080611, N61311, dex. The four indicators add up to the intercept,
+    v1 = (1, -1, -1, -1, -1, 0), and dex is the sum of the last two lines' indicators, v2 = (0, 0, 0, 1, 1, -1).
+    """
+    indicators = np.repeat(np.eye(4), 2, axis=0)
+    return np.column_stack([np.ones(8), indicators, indicators[:, 2] + indicators[:, 3]])
+
+
+def _orthogonal_to_one_null_vector(design: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Non-estimable contrasts orthogonal to one computed null vector but not to another.
+
+    A test against a single null vector (``null_space(X)[:, 0]``, ``[:, -1]``, the last row of ``svd(X)[2]``)
+    calls them estimable. They are built from the null bases that those library calls return on this machine, so
+    the learner's call returns the same vectors.
+    """
+    rank = np.linalg.matrix_rank(design)
+    bases = [
+        linalg.null_space(design).T,
+        np.linalg.svd(design)[2][rank:],
+        np.linalg.svd(design, full_matrices=False)[2][rank:],
+    ]
+    row_space_vector = design.T @ rng.uniform(0.3, 1.7, size=design.shape[0])
+    vectors = []
+    for basis in bases:
+        for other in basis[[0, -1]][::-1]:  # orthogonal to basis[-1] and to basis[0], respectively
+            vectors.append(row_space_vector + 2.0 * other)
+    return vectors
+
+
 def ex3(answer: Any) -> bool:
     """Expects a function is_estimable(design, vector) -> bool: is c'beta estimable (c in the row space of X)?"""
     confounded = np.column_stack(
@@ -98,6 +129,7 @@ def ex3(answer: Any) -> bool:
     rng = np.random.default_rng(3)
     full_rank = rng.normal(size=(6, 3))
     twice_deficient = np.column_stack([full_rank, full_rank[:, 0] + full_rank[:, 1], 2 * full_rank[:, 2]])
+    two_null = _two_null_directions_design()
     candidates = [
         (confounded, np.array([0.0, 0, 0, 0, 1])),
         (confounded, np.array([0.0, 0, -1, 1, 0])),
@@ -109,19 +141,28 @@ def ex3(answer: Any) -> bool:
         (twice_deficient, np.array([1.0, 0, 0, 1, 0])),
         (twice_deficient, np.array([0.0, 0, 1, 0, 0])),
         (twice_deficient, np.array([0.0, 0, 1, 0, 2])),
+        # two null directions: dex is orthogonal to v1 only, the intercept to v2 only; neither is estimable
+        (two_null, np.array([0.0, 0, 0, 0, 0, 1])),
+        (two_null, np.array([1.0, 0, 0, 0, 0, 0])),
+        (two_null, np.array([0.0, 0, 0, -1, 1, 0])),  # N61311 - N080611: orthogonal to both, estimable
+        (two_null, np.array([1.0, 1, 0, 0, 0, 0])),  # the mean of N052611: estimable
+        (two_null, np.array([0.0, 1, 0, 0, 0, 1])),
     ]
+    for design in (two_null, twice_deficient):
+        candidates += [(design, vector) for vector in _orthogonal_to_one_null_vector(design, rng)]
     cases = []
     for design, vector in candidates:
         rank = np.linalg.matrix_rank(design)
-        cases.append(((design, vector), bool(np.linalg.matrix_rank(np.vstack([design, vector])) == rank)))
+        cases.append(((design.copy(), vector.copy()), bool(np.linalg.matrix_rank(np.vstack([design, vector])) == rank)))
     return check_function(
         "Exercise 3",
         answer,
         cases,
-        what="estimability (c in the row space of X)",
+        what="estimability (c in the row space of X), designs with one and with two null directions",
         compare=lambda output, expected: isinstance(output, bool | np.bool_) and bool(output) == expected,
-        hint="c'beta is estimable when appending c as a row does not raise the rank of X "
-        "(equivalently c is orthogonal to every null vector of X); return a bool",
+        hint="c'beta is estimable when appending c as a row does not raise the rank of X, equivalently when c is "
+        "orthogonal to EVERY null vector of X (a null space can have several directions: test them all, e.g. "
+        "null_space(X).T @ c = 0); return a bool",
     )
 
 

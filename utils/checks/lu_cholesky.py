@@ -2,7 +2,7 @@
 
 Each check calls the learner's function on cases it builds itself (random matrices from a fixed seed, the real
 pasilla design ``~ type + condition``) and compares with an answer computed by a different route: NumPy's
-determinant, eigenvalues, an explicit inverse, weighted least squares by SVD.
+determinant, definiteness known by construction, an explicit inverse, weighted least squares by SVD.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _pasilla_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pasilla design ``~ type + condition``, median-of-ratios size factors and the counts matrix."""
     pasilla = load_pasilla()
     samples = pasilla.samples
-    design = design_matrix(samples, ["type", "condition"])[0]
+    design = design_matrix(samples, ["type", "condition"]).to_numpy()
     counts = pasilla.counts.to_numpy(dtype=float)
     size_factors = size_factors_median_of_ratios(counts)
     genes = pasilla.counts.index.get_indexer(["FBgn0261552", "FBgn0000008"])
@@ -54,17 +54,29 @@ def ex1(lu_determinant) -> bool:
 
 
 def _definiteness_cases() -> list[tuple[tuple, bool]]:
+    """Symmetric matrices with the answer known by construction (not from a floating-point eigenvalue)."""
     rng = np.random.default_rng(12)
     factor = rng.normal(size=(5, 5))
-    matrices = [
-        factor @ factor.T + np.eye(5),  # SPD
-        np.array([[1.0, 2.0], [2.0, 1.0]]),  # positive diagonal and entries, eigenvalues 3 and -1
-        -np.eye(3),  # negative definite
-        np.array([[2.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 2.0]]),  # SPD with negative entries
-        np.array([[4.0, 2.0], [2.0, 1.01]]),  # SPD, nearly singular
-        np.diag([3.0, 1.0, -0.5]),  # one negative eigenvalue
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    # two negative eigenvalues: det > 0 and a positive diagonal, yet indefinite
+    two_negative = rotation @ np.diag([-1.3, -0.6, 2.2, 3.7]) @ rotation.T
+    two_negative = (two_negative + two_negative.T) / 2
+    # L L^T with L[2, 2] = 0: singular positive semi-definite, Cholesky meets the exact zero pivot 5 - 2^2 - 1^2;
+    # floating-point eigenvalues put its zero eigenvalue at about +1.7e-16, not below zero
+    zero_pivot_factor = np.array([[3.0, 0, 0, 0], [1, 2, 0, 0], [2, 1, 0, 0], [1, -1, 1, 1.5]])
+    cases = [
+        (factor @ factor.T + np.eye(5), True),  # SPD
+        (np.array([[1.0, 2.0], [2.0, 1.0]]), False),  # positive diagonal and entries, eigenvalues 3 and -1
+        (-np.eye(3), False),  # negative definite
+        (np.array([[2.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 2.0]]), True),  # SPD with negative entries
+        (np.array([[4.0, 2.0], [2.0, 1.01]]), True),  # SPD, nearly singular
+        (np.diag([3.0, 1.0, -0.5]), False),  # one negative eigenvalue
+        (two_negative, False),  # an even number of negative eigenvalues
+        (-np.eye(2), False),  # det = +1
+        (zero_pivot_factor @ zero_pivot_factor.T, False),  # singular PSD, exact zero pivot
+        (np.array([[4.0, 6.0], [6.0, 9.0]]), False),  # singular PSD (rank 1), eigenvalues exactly 0 and 13
     ]
-    return [((matrix.copy(),), bool(np.linalg.eigvalsh(matrix).min() > 0)) for matrix in matrices]
+    return [((matrix.copy(),), expected) for matrix, expected in cases]
 
 
 def _same_bool(output, expected: bool) -> bool:
@@ -73,14 +85,16 @@ def _same_bool(output, expected: bool) -> bool:
 
 def ex2(is_positive_definite) -> bool:
     """Expects a function ``is_positive_definite(matrix) -> bool`` that attempts a Cholesky factorisation."""
+    cases = _definiteness_cases()
     return check_function(
         "Exercise 2",
         is_positive_definite,
-        _definiteness_cases(),
-        what="positive definiteness (a bool) compared with the sign of the smallest eigenvalue",
+        cases,
+        what=f"positive definiteness (a bool) of {len(cases)} symmetric matrices, singular and indefinite included",
         compare=_same_bool,
-        hint="return False when np.linalg.cholesky raises np.linalg.LinAlgError, True otherwise; positive diagonal "
-        "or positive entries do not make a matrix positive definite",
+        hint="return False when np.linalg.cholesky raises np.linalg.LinAlgError, True otherwise; a positive "
+        "diagonal, positive entries or det > 0 (two negative eigenvalues) do not make a matrix positive definite, "
+        "and a singular matrix (a zero eigenvalue) is not positive definite either",
     )
 
 
