@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 from scipy.optimize import minimize
 from scipy.stats import gmean
+from torch.autograd.functional import hessian
 
 from utils.checks import hessian_newton as checks
 from utils.data import load_pasilla
@@ -25,25 +27,80 @@ def _ex1_hessian(x, y):
     return np.array([[6 * x * y + y**2 * np.exp(x * y), mixed], [mixed, x**2 * np.exp(x * y)]])
 
 
-def test_ex1_accepts_the_hand_hessian(capsys):
-    _accepts(checks.ex1, _ex1_hessian(1.0, 0.0), capsys)
+@pytest.mark.parametrize("point", checks.EX1_POINTS)
+def test_ex1_points_are_generic(point):
+    # no coordinate 0, ±1 or 2 and no two equal: at (1, 0) e^{xy} and (1 + xy)e^{xy} coincide
+    assert not any(np.isclose(c, e) for c in point for e in (0.0, 1.0, -1.0, 2.0, -2.0))
+    assert len(set(point)) == len(point)
+    assert len(checks.EX1_POINTS) >= 3
+
+
+def _by_autograd(x, y):
+    return hessian(lambda v: v[0] ** 3 * v[1] + torch.exp(v[0] * v[1]), torch.tensor([x, y], dtype=torch.float64))
+
+
+def test_ex1_accepts_the_hand_hessian_and_alternative_forms(capsys):
+    _accepts(checks.ex1, _ex1_hessian, capsys)
+    _accepts(checks.ex1, lambda x, y: _ex1_hessian(x, y).tolist(), capsys)  # a list of lists
+    _accepts(checks.ex1, _by_autograd, capsys)  # a torch tensor
+    _accepts(checks.ex1, lambda x, y: _ex1_hessian(x, y).astype(np.float32), capsys)
+
+
+def _mixed_without_product_rule(x, y):
+    # the hint's slip: ∂²/∂x∂y of exp(xy) taken as exp(xy)
+    mixed = 3 * x**2 + np.exp(x * y)
+    return np.array([[6 * x * y + y**2 * np.exp(x * y), mixed], [mixed, x**2 * np.exp(x * y)]])
+
+
+def _power_without_exponent(x, y):
+    # ∂/∂x of x³y taken as 3xy (the power x² written as x) in the mixed entry
+    mixed = 3 * x + (1 + x * y) * np.exp(x * y)
+    return np.array([[6 * x * y + y**2 * np.exp(x * y), mixed], [mixed, x**2 * np.exp(x * y)]])
+
+
+def _diagonal_swapped(x, y):
+    # f_xx and f_yy exchanged
+    mixed = 3 * x**2 + (1 + x * y) * np.exp(x * y)
+    return np.array([[x**2 * np.exp(x * y), mixed], [mixed, 6 * x * y + y**2 * np.exp(x * y)]])
+
+
+def _chain_rule_factor_forgotten(x, y):
+    # f_xx without the y² from differentiating exp(xy) twice
+    mixed = 3 * x**2 + (1 + x * y) * np.exp(x * y)
+    return np.array([[6 * x * y + np.exp(x * y), mixed], [mixed, x**2 * np.exp(x * y)]])
+
+
+def _not_symmetric(x, y):
+    hessian_matrix = _ex1_hessian(x, y)
+    hessian_matrix[1, 0] = 3 * x**2 + np.exp(x * y)
+    return hessian_matrix
 
 
 @pytest.mark.parametrize(
     "wrong",
     [
-        _ex1_hessian(1.0, 0.0) - np.array([[0.0, 1.0], [1.0, 0.0]]),  # the exp(xy) contribution to f_xy forgotten
-        np.array([[0.0, 4.0], [3.0, 1.0]]),  # not symmetric
-        _ex1_hessian(0.0, 1.0),  # point swapped
-        np.array([0.0, 4.0, 1.0]),  # wrong shape
+        _mixed_without_product_rule,
+        _power_without_exponent,
+        _diagonal_swapped,
+        _chain_rule_factor_forgotten,
+        _not_symmetric,
+        lambda x, y: _ex1_hessian(1.3, -0.7),  # the value at one point, whatever the input
+        lambda x, y: _ex1_hessian(y, x),  # arguments swapped
+        lambda x, y: np.diag(_ex1_hessian(x, y)),  # wrong shape
     ],
 )
 def test_ex1_rejects_wrong_hessians(wrong, capsys):
     _rejects(checks.ex1, wrong, capsys)
 
 
-def test_ex1_none_is_not_attempted(capsys):
+def test_ex1_rejects_a_matrix_instead_of_a_function(capsys):
+    _rejects(checks.ex1, _ex1_hessian(1.3, -0.7), capsys)
+
+
+def test_ex1_stub_and_none_are_not_attempted(capsys):
     assert checks.ex1(None) is False
+    assert "not attempted" in capsys.readouterr().out
+    assert checks.ex1(lambda x, y: None) is False
     assert "not attempted" in capsys.readouterr().out
 
 
@@ -78,6 +135,17 @@ def _newton(counts, size_factors, theta0, n_steps):
 
 def test_ex3_accepts_newton(capsys):
     _accepts(checks.ex3, _newton, capsys)
+
+
+def test_ex3_accepts_the_simplified_step(capsys):
+    # θ - ℓ'/ℓ'' simplified to θ - 1 + K e^{-θ} / S (no overflow from far starts)
+    def simplified(counts, size_factors, theta0, n_steps):
+        theta = float(theta0)
+        for _ in range(n_steps):
+            theta = theta - 1 + np.sum(counts) * np.exp(-theta) / np.sum(size_factors)
+        return theta
+
+    _accepts(checks.ex3, simplified, capsys)
 
 
 def _closed_form_always(counts, size_factors, theta0, n_steps):
@@ -154,6 +222,10 @@ def ex4_fit():
 def test_ex4_accepts_the_standard_error(ex4_fit, capsys):
     beta, information, *_ = ex4_fit
     _accepts(checks.ex4, float(np.sqrt(np.linalg.inv(information)[2, 2])), capsys)
+    # the same number through a Cholesky solve, as a NumPy scalar and as a float32 torch tensor
+    unit = np.array([0.0, 0.0, 1.0])
+    _accepts(checks.ex4, np.sqrt(unit @ np.linalg.solve(information, unit)), capsys)
+    _accepts(checks.ex4, torch.tensor(np.sqrt(np.linalg.inv(information)[2, 2]), dtype=torch.float32), capsys)
 
 
 def test_ex4_rejects_plausible_mistakes(ex4_fit, capsys):
@@ -163,6 +235,8 @@ def test_ex4_rejects_plausible_mistakes(ex4_fit, capsys):
     _rejects(checks.ex4, float(1 / np.sqrt(information[2, 2])), capsys)  # inverse of the diagonal entry only
     _rejects(checks.ex4, float(covariance[2, 2]), capsys)  # variance, not standard error
     _rejects(checks.ex4, float(np.sqrt(covariance[0, 0])), capsys)  # the intercept's standard error
+    _rejects(checks.ex4, float(np.sqrt(covariance[1, 1])), capsys)  # the type coefficient's standard error
+    _rejects(checks.ex4, float(np.sqrt(covariance[2, 2]) / np.log(2)), capsys)  # converted to the log2 scale
     # the design without the type column: for two groups SE(β1) = sqrt(1/K_untreated + 1/K_treated)
     treated = (samples["condition"] == "treated").to_numpy()
     _rejects(checks.ex4, float(np.sqrt(1 / gene[~treated].sum() + 1 / gene[treated].sum())), capsys)

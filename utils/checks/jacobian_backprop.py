@@ -1,7 +1,8 @@
 """Exercise checks for ``03_jacobian_backprop.ipynb`` (Module 1.1: Jacobians and backpropagation).
 
 Each check computes its reference with PyTorch autograd in float64 (or a closed form) and compares it with
-the learner's answer through ``utils.checks.core``.
+the learner's answer through ``utils.checks.core``. Exercises 1 and 3 are evaluated at generic inputs (no
+coordinate or weight 0, ±1 or 2, no two equal), where common slips change the number.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array
+from utils.checks.core import check_function, failed, not_attempted, passed, to_array
 
-EX1_POINT = (1.0, 2.0, 0.5)
+EX1_POINTS = ((1.3, -0.7, 0.45), (-0.6, 1.5, 2.3), (0.8, 2.6, -1.2), (-1.4, -0.3, 0.9))
+EX3_CASES = (
+    (0.3, (1.5,)),
+    (-0.7, (2.3, -1.2, 3.1)),
+    (1.2, (1.1, 0.9, -1.3, 1.4, 0.8, -0.7, 1.6, 1.2, -0.6, 1.5)),
+    (0.45, (4.1, 3.7, -4.3, 3.9)),
+)
 EX4_MAX_WEIGHT = 2.0
 EX4_TOLERANCE = 1e-6
 
@@ -24,15 +31,20 @@ def _ex1_map(point: torch.Tensor) -> torch.Tensor:
     return torch.stack([first * second**2, torch.exp(first) * torch.sin(third)])
 
 
-def ex1(answer: Any) -> bool:
-    """Expects the (2, 3) Jacobian of f(x) = (x1 x2^2, e^{x1} sin x3) at x = (1, 2, 0.5)."""
-    point = torch.tensor(EX1_POINT, dtype=torch.float64)
-    expected = torch.autograd.functional.jacobian(_ex1_map, point).numpy()
-    return check_array(
+def ex1(jacobian_f: Any) -> bool:
+    """Expects a function jacobian_f(x1, x2, x3) returning the (2, 3) Jacobian of f(x) = (x1 x2², e^{x1} sin x3).
+
+    It is compared with autograd at four generic points.
+    """
+    cases = [
+        (point, torch.autograd.functional.jacobian(_ex1_map, torch.tensor(point, dtype=torch.float64)).numpy())
+        for point in EX1_POINTS
+    ]
+    return check_function(
         "Exercise 1",
-        answer,
-        expected,
-        what="Jacobian at (1, 2, 0.5)",
+        jacobian_f,
+        cases,
+        what="jacobian_f(x1, x2, x3) against autograd",
         rtol=1e-6,
         atol=1e-9,
         hint="row i is the gradient of output i, so J has shape (outputs, inputs) = (2, 3)",
@@ -89,12 +101,13 @@ def ex2(dense_sigmoid_backward: Any) -> bool:
                 return failed(
                     exercise, f"{name} should have shape {expected.shape}, got {value.shape} (case {number})", hint
                 )
-            if not np.allclose(value, expected, rtol=1e-8, atol=1e-10):
+            # rtol 1e-5 lets a float32 computation pass; every plausible slip is off by far more
+            if not np.allclose(value, expected, rtol=1e-5, atol=1e-7):
                 worst = float(np.max(np.abs(value - expected)))
                 return failed(
                     exercise, f"{name} is off in case {number} (largest absolute difference {worst:.3g})", hint
                 )
-    return passed(exercise, f"all three gradients match torch.autograd on {len(cases)} random layers (rtol=1e-08)")
+    return passed(exercise, f"all three gradients match torch.autograd on {len(cases)} random layers (rtol=1e-05)")
 
 
 def _ex3_reference(x: float, weights: list[float]) -> float:
@@ -108,11 +121,10 @@ def _ex3_reference(x: float, weights: list[float]) -> float:
 
 def ex3(sigmoid_chain_derivative: Any) -> bool:
     """Expects a function (x, weights) -> d h_n / d x for h_0 = x, h_k = sigmoid(w_k h_{k-1}), as a float."""
-    cases = [(0.3, [1.5]), (-0.7, [2.0, -1.0, 3.0]), (1.2, [1.0] * 10), (0.0, [4.0, 4.0, -4.0, 4.0])]
     return check_function(
         "Exercise 3",
         sigmoid_chain_derivative,
-        [((x, list(weights)), _ex3_reference(x, weights)) for x, weights in cases],
+        [((x, list(weights)), _ex3_reference(x, list(weights))) for x, weights in EX3_CASES],
         what="d h_n / d x compared with torch.autograd",
         rtol=1e-9,
         atol=1e-15,
