@@ -80,7 +80,7 @@ def pasilla_sample():
     pasilla = load_pasilla()
     counts = pasilla.counts[pasilla.counts.sum(axis=1) > 0]
     samples = pasilla.samples
-    design = design_matrix(samples, ["type", "condition"])[0]
+    design = design_matrix(samples, ["type", "condition"]).to_numpy()
     size_factors = size_factors_median_of_ratios(counts)
     rows = np.random.default_rng(1).choice(len(counts), 40, replace=False)
     values = counts.to_numpy()[rows]
@@ -196,23 +196,71 @@ def test_floor_stops_a_zero_group_at_a_finite_estimate():
     assert np.isfinite(fit.log2_fold_change(1)[0]) and np.isfinite(fit.standard_errors).all()
 
 
-def test_without_floor_a_zero_group_drifts_until_a_stopping_rule_stops_it():
+def test_without_floor_a_zero_group_drifts_and_is_never_reported_as_converged():
     counts, design, size_factors = zero_group_gene()
-    loose, tight, tighter = (
-        fit_nb_glm(counts, design, size_factors, dispersion=0.1, min_mean=0.0, tol=tol) for tol in (1e-6, 1e-10, 1e-12)
-    )
-    # each IRLS step lowers the zero group's log mean by about 1: where it stops is set by tol, not by the data
-    assert loose.coefficients[0, 0] - tight.coefficients[0, 0] > 8
-    assert tight.standard_errors[0, 1] > 1e5 and not tight.floored[0]
-    # run long enough, it reaches the cap |beta| > 30 and is reported as not converged, before max_iter
-    assert not tighter.converged[0] and np.abs(tighter.coefficients[0]).max() > LARGE_COEFFICIENT
-    assert tighter.iterations[0] < 100
+    for tol in (1e-6, 1e-8, 1e-10, 1e-12):
+        fit = fit_nb_glm(counts, design, size_factors, dispersion=0.1, min_mean=0.0, tol=tol)
+        # the deviance flattens while each step still lowers the zero group's log mean by about 1: whatever tol,
+        # the fit runs on to the cap |beta| > 30 and is reported as not converged, long before max_iter
+        assert not fit.converged[0], tol
+        assert np.abs(fit.coefficients[0]).max() > LARGE_COEFFICIENT and fit.iterations[0] < 100
+        assert not fit.floored[0]
 
 
-def test_all_zero_gene_is_finite_with_the_floor():
+def test_deviance_flattens_long_before_a_drifting_coefficient_stops():
+    # why the deviance criterion alone is not enough: after 26 plain IRLS steps from beta = 0 towards beta_0 = -inf
+    # the relative deviance change is below DESeq2's 1e-8, no coefficient has reached the cap of 30, and the step in the
+    # zero group's log mean is still about -1
+    counts, design, size_factors = zero_group_gene()
+    y, beta = counts[0].astype(float), np.zeros(2)
+    for _ in range(26):
+        mu = np.exp(design @ beta)
+        weights = mu / (1 + 0.1 * mu)
+        working = design @ beta + (y - mu) / mu
+        weighted = design * weights[:, None]
+        new_beta = np.linalg.solve(design.T @ weighted, weighted.T @ working)
+        old_deviance = deviance(counts, mu[None], 0.1)[0]
+        new_deviance = deviance(counts, np.exp(design @ new_beta)[None], 0.1)[0]
+        step, beta = new_beta - beta, new_beta
+    assert abs(new_deviance - old_deviance) / (new_deviance + 0.1) < 1e-8
+    assert np.abs(beta).max() < LARGE_COEFFICIENT
+    np.testing.assert_allclose(step[0], -1.0, atol=0.01)
+
+
+@pytest.mark.parametrize("min_mean", [DESEQ2_MIN_MEAN, 0.0])
+@pytest.mark.parametrize("fitter", ["nb", "poisson"])
+def test_all_zero_gene_is_flagged_not_fitted(min_mean, fitter):
+    # DESeq2 reports NA for a gene without reads: no finite fold change, and never "converged"
+    counts, design, size_factors, dispersion = simulated(n_genes=3, n_samples=6)
+    counts = np.vstack([counts[:1], np.zeros((1, 6), dtype=int), counts[1:]])
+    dispersion = np.r_[dispersion[:1], 0.1, dispersion[1:]]
+    keywords = {"min_mean": min_mean, "tol": TIGHT}
+    if fitter == "nb":
+        fit = fit_nb_glm(counts, design, size_factors, dispersion=dispersion, **keywords)
+        others = fit_nb_glm(counts[[0, 2, 3]], design, size_factors, dispersion=dispersion[[0, 2, 3]], **keywords)
+    else:
+        fit = fit_poisson_glm(counts, design, size_factors, **keywords)
+        others = fit_poisson_glm(counts[[0, 2, 3]], design, size_factors, **keywords)
+    np.testing.assert_array_equal(fit.all_zero, [False, True, False, False])
+    assert np.isnan(fit.coefficients[1]).all() and np.isnan(fit.standard_errors[1]).all()
+    assert np.isnan(fit.log2_fold_change(1)[1]) and np.isnan(fit.log2_standard_error(1)[1])
+    assert not fit.converged[1] and fit.iterations[1] == 0 and not fit.floored[1]
+    assert fit.deviance[1] == 0 and np.all(fit.fitted_means[1] == 0)
+    # the other genes are fitted exactly as without the all-zero gene
+    np.testing.assert_array_equal(fit.coefficients[[0, 2, 3]], others.coefficients)
+    np.testing.assert_array_equal(fit.converged[[0, 2, 3]], others.converged)
+
+
+def test_only_all_zero_genes_and_per_gene_size_factors():
     design = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
-    fit = fit_poisson_glm(np.zeros((1, 4), dtype=int), design, np.ones(4))
-    assert fit.converged[0] and fit.floored[0] and np.isfinite(fit.coefficients).all()
+    fit = fit_poisson_glm(np.zeros((2, 4), dtype=int), design, np.ones(4))
+    assert fit.all_zero.all() and np.isnan(fit.coefficients).all() and not fit.converged.any()
+    counts = np.array([[0, 0, 0, 0], [3, 5, 9, 12]])
+    per_gene = np.array([[1.0, 1.2, 0.8, 1.1], [0.9, 1.1, 1.3, 0.7]])
+    fit = fit_poisson_glm(counts, design, per_gene, tol=TIGHT)
+    alone = fit_poisson_glm(counts[1:], design, per_gene[1:], tol=TIGHT)
+    np.testing.assert_array_equal(fit.coefficients[1], alone.coefficients[0])
+    assert np.isnan(fit.coefficients[0]).all()
 
 
 def test_max_iter_leaves_genes_unconverged():
@@ -361,18 +409,16 @@ def good_inputs():
         (lambda c: c - c.max() - 1, "negative"),
         (lambda c: np.where(c == c.max(), np.nan, c), "NaN or infinite"),
         (lambda c: np.where(c == c.max(), np.inf, c), "NaN or infinite"),
-        (lambda c: c[0], "2-D genes x samples"),
+        (lambda c: c[0], "2-D matrix"),
         (lambda c: c[:, :5], "5 samples .* design has 6 rows"),
         (lambda c: c.T, "samples .* design has 6 rows"),
-        (lambda c: c.astype(str), "numeric counts"),
-        (lambda c: c > 3, "numeric counts"),
         (lambda c: c[:0], "must not be empty"),
     ],
 )
 @pytest.mark.parametrize("fitter", ["nb", "poisson"])
 def test_bad_counts_raise(change, message, fitter):
     counts, design, size_factors = good_inputs()
-    bad = change(counts) if message == "numeric counts" else change(counts.astype(float))
+    bad = change(counts.astype(float))
     with pytest.raises(ValueError, match=message):
         if fitter == "nb":
             fit_nb_glm(bad, design, size_factors, dispersion=0.1)
@@ -380,16 +426,75 @@ def test_bad_counts_raise(change, message, fitter):
             fit_poisson_glm(bad, design, size_factors)
 
 
+@pytest.mark.parametrize("change", [lambda c: c.astype(str), lambda c: c > 3, lambda c: c.astype(object)])
+@pytest.mark.parametrize("fitter", ["nb", "poisson"])
+def test_non_numeric_counts_raise_type_error(change, fitter):
+    counts, design, size_factors = good_inputs()
+    with pytest.raises(TypeError, match="counts must be numeric"):
+        if fitter == "nb":
+            fit_nb_glm(change(counts), design, size_factors, dispersion=0.1)
+        else:
+            fit_poisson_glm(change(counts), design, size_factors)
+    with pytest.raises(TypeError, match="counts must be numeric"):
+        size_factors_median_of_ratios(change(counts))
+    with pytest.raises(TypeError, match="my_table must be numeric"):
+        validate_counts(change(counts), "my_table")
+
+
 def test_design_rows_in_another_order_than_the_counts_columns_raise():
     counts, design, size_factors = good_inputs()
     samples = [f"sample{j}" for j in range(design.shape[0])]
     table = pd.DataFrame(counts, columns=samples)
     frame = pd.DataFrame(design, index=samples, columns=["intercept", "group", "covariate"])
-    with pytest.raises(ValueError, match=r"not in the order of counts' columns"):
+    with pytest.raises(ValueError, match=r"same samples in a different order"):
         fit_nb_glm(table, frame.iloc[::-1], size_factors, dispersion=0.1)
     aligned = fit_nb_glm(table, frame.iloc[::-1].loc[samples], size_factors, dispersion=0.1)
     plain = fit_nb_glm(counts, design, size_factors, dispersion=0.1)
     np.testing.assert_allclose(aligned.coefficients, plain.coefficients)
+
+
+@pytest.mark.parametrize("fitter", ["nb", "poisson"])
+def test_design_whose_labels_differ_from_the_counts_columns_raise(fitter):
+    # different labels used to be paired by position: each sample silently met another sample's row
+    counts, design, size_factors = good_inputs()
+    samples = [f"sample{j}" for j in range(design.shape[0])]
+    table = pd.DataFrame(counts, columns=samples)
+    columns = ["intercept", "group", "covariate"]
+    renamed = pd.DataFrame(design, index=[f"S{j}" for j in range(design.shape[0])], columns=columns)
+    default_index = pd.DataFrame(design, columns=columns)  # a RangeIndex: no sample names at all
+    one_swapped = pd.DataFrame(design, index=[*samples[:-1], "sample99"], columns=columns)
+    for frame in (renamed, default_index, one_swapped):
+        with pytest.raises(ValueError, match=r"counts.columns and design.index must name the same samples"):
+            if fitter == "nb":
+                fit_nb_glm(table, frame, size_factors, dispersion=0.1)
+            else:
+                fit_poisson_glm(table, frame, size_factors)
+    # bare arrays on either side carry no labels and are paired by position, as documented
+    plain = fit_nb_glm(counts, renamed, size_factors, dispersion=0.1)
+    np.testing.assert_allclose(plain.coefficients, fit_nb_glm(table, design, size_factors, dispersion=0.1).coefficients)
+
+
+def test_design_matrix_of_a_samples_table_pairs_with_the_counts():
+    pasilla = load_pasilla()
+    counts = pasilla.counts.iloc[:30]
+    design = design_matrix(pasilla.samples, ["type", "condition"])
+    size_factors = size_factors_median_of_ratios(pasilla.counts)
+    fit = fit_nb_glm(counts, design, size_factors, dispersion=0.1)
+    assert fit.column_names == tuple(design.columns)
+    shuffled = design_matrix(pasilla.samples.iloc[[3, 0, 6, 1, 5, 2, 4]], ["type", "condition"])
+    with pytest.raises(ValueError, match="different order"):
+        fit_nb_glm(counts, shuffled, size_factors, dispersion=0.1)
+    realigned = fit_nb_glm(counts, shuffled.loc[counts.columns], size_factors, dispersion=0.1)
+    np.testing.assert_array_equal(realigned.coefficients, fit.coefficients)
+
+
+def test_non_numeric_design_frame_raises_type_error():
+    counts, design, size_factors = good_inputs()
+    frame = pd.DataFrame(design, columns=["intercept", "group", "covariate"]).assign(
+        group=lambda d: d["group"].map(str)
+    )
+    with pytest.raises(TypeError, match="design must hold numbers"):
+        fit_nb_glm(counts, frame, size_factors, dispersion=0.1)
 
 
 def test_validate_counts_accepts_integer_valued_floats_and_frames():
@@ -441,7 +546,6 @@ def test_malformed_designs_raise(design_change):
         ({"dispersion": 0.1, "min_mean": -1.0}, "min_mean must be"),
         ({"dispersion": 0.1, "tol": 0.0}, "tol must be"),
         ({"dispersion": 0.1, "max_iter": 0}, "max_iter must be"),
-        ({"dispersion": 0.1, "max_iter": 2.5}, "max_iter must be"),
     ],
 )
 def test_bad_settings_raise(keywords, message):
@@ -449,6 +553,17 @@ def test_bad_settings_raise(keywords, message):
     keywords = {"size_factors": size_factors, **keywords}
     with pytest.raises(ValueError, match=message):
         fit_nb_glm(counts, design, **keywords)
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [{"max_iter": 2.5}, {"max_iter": 10.0}, {"max_iter": True}, {"tol": "1e-8"}, {"min_mean": None}],
+)
+def test_settings_of_the_wrong_kind_raise_type_error(keywords):
+    counts, design, size_factors = good_inputs()
+    name = next(iter(keywords))
+    with pytest.raises(TypeError, match=name):
+        fit_nb_glm(counts, design, size_factors, dispersion=0.1, **keywords)
 
 
 def test_dispersion_is_required():

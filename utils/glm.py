@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import xlogy
 
+from utils._validation import as_counts, check_integer, check_same_labels, check_scalar
 from utils.linalg import check_design
 
 DESEQ2_MIN_MEAN = 0.5
@@ -49,6 +50,13 @@ DESEQ2_MIN_MEAN = 0.5
 
 LARGE_COEFFICIENT = 30.0
 """|beta| (natural log) beyond which a fit is declared divergent, as DESeq2's ``large = 30``."""
+
+SETTLED_STEP = 0.1
+"""Largest change of any fitted log mean in the last IRLS step for a gene to count as converged.
+
+A coefficient drifting towards an infinite maximum likelihood estimate (a group of zeros without the floor on
+the means) moves the log means by about 1 per step while the deviance changes by ever smaller amounts, so the
+deviance criterion alone would stop it anywhere; a converged gene's last step is below 1e-3 on pasilla."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ class GLMFit:
     deviance : numpy.ndarray, shape (genes,)
         :math:`D_g = 2\\,[\\ell_g(\\text{saturated}) - \\ell_g(\\hat\\beta_g)]` at the final fitted means.
     converged : numpy.ndarray of bool, shape (genes,)
-        True when the relative deviance change fell below ``tol`` within ``max_iter`` iterations.
+        True when, within ``max_iter`` iterations, the relative deviance change fell below ``tol`` with a last
+        step that changed no fitted log mean by more than :data:`SETTLED_STEP`, and no coefficient exceeded
+        :data:`LARGE_COEFFICIENT` in absolute value. False for all-zero genes (no fit).
     iterations : numpy.ndarray of int, shape (genes,)
         IRLS iterations each gene took.
     fitted_means : numpy.ndarray, shape (genes, samples)
@@ -83,6 +93,10 @@ class GLMFit:
         The design's column names, in coefficient order.
     family : str
         ``"poisson"`` or ``"negative binomial"``.
+    all_zero : numpy.ndarray of bool, shape (genes,)
+        Genes with no read in any sample. Their maximum likelihood means are 0 (:math:`\\beta = -\\infty`), so
+        they are not fitted: coefficients and standard errors are NaN (DESeq2 reports NA), fitted means and
+        deviance 0 (their limits), ``converged`` False and ``iterations`` 0.
     """
 
     coefficients: np.ndarray
@@ -97,6 +111,7 @@ class GLMFit:
     min_mean: float
     column_names: tuple[str, ...]
     family: str
+    all_zero: np.ndarray
 
     def _column(self, column: str | int) -> int:
         if isinstance(column, str):
@@ -119,26 +134,13 @@ class GLMFit:
 
 
 def validate_counts(counts: pd.DataFrame | np.ndarray, name: str = "counts") -> np.ndarray:
-    """Return ``counts`` as a float64 genes x samples array, or raise ``ValueError`` saying what is wrong.
+    """Return ``counts`` as a float64 genes x samples array, or raise saying what is wrong.
 
-    Counts must form a non-empty 2-D table of finite, non-negative integers (integer-valued floats pass).
+    Counts must form a non-empty 2-D table of finite, non-negative integers (integer-valued floats pass):
+    ``TypeError`` for a non-numeric or boolean table, ``ValueError`` for the wrong shape, an empty table, NaN,
+    negative or non-integer values (:func:`utils._validation.as_counts`).
     """
-    values = np.asarray(counts.to_numpy() if isinstance(counts, pd.DataFrame) else counts)
-    numeric = np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
-    if values.dtype == bool or not numeric:
-        raise ValueError(f"{name} must be numeric counts, got dtype {values.dtype}")
-    values = values.astype(float)
-    if values.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D genes x samples table, got {values.ndim} dimension(s)")
-    if values.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {values.shape}")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if np.any(values < 0):
-        raise ValueError(f"{name} contains negative values; counts must be >= 0")
-    if np.any(values != np.round(values)):
-        raise ValueError(f"{name} contains non-integer values; the Poisson and NB models are for integer counts")
-    return values
+    return as_counts(counts, name)
 
 
 def size_factors_median_of_ratios(counts: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -161,6 +163,8 @@ def size_factors_median_of_ratios(counts: pd.DataFrame | np.ndarray) -> np.ndarr
 
     Raises
     ------
+    TypeError
+        For non-numeric counts (see :func:`validate_counts`).
     ValueError
         For invalid counts (see :func:`validate_counts`), or when no gene is non-zero in every sample.
     """
@@ -356,7 +360,11 @@ def _irls(
         diverged = ~np.isfinite(relative_change)
         if np.any(np.abs(beta) > largest):
             diverged |= np.any(np.abs(beta) > largest, axis=1)
-        finished = (relative_change < tol) | diverged
+        # a flat deviance is not enough: a coefficient drifting to -inf changes it by ever less while moving ~1
+        settled = relative_change < tol
+        if np.any(settled):
+            settled[settled] = np.max(np.abs(log_mu_change[settled]), axis=1) <= SETTLED_STEP
+        finished = settled | diverged
         done = genes[finished]
         coefficients[done], iterations[done], converged[done] = beta[finished], iteration, ~diverged[finished]
         keep = ~finished
@@ -385,6 +393,8 @@ def _fit(
     family: str,
 ) -> GLMFit:
     values = validate_counts(counts)
+    if isinstance(design, pd.DataFrame) and not all(pd.api.types.is_numeric_dtype(d) for d in design.dtypes):
+        raise TypeError(f"design must hold numbers, got column dtypes {sorted({str(d) for d in design.dtypes})}")
     if column_names is None and isinstance(design, pd.DataFrame):
         column_names = [str(column) for column in design.columns]
     matrix = np.asarray(design, dtype=float)
@@ -404,35 +414,51 @@ def _fit(
             "counts must be genes x samples with one design row per sample"
         )
     if isinstance(counts, pd.DataFrame) and isinstance(design, pd.DataFrame):
-        same_labels = set(counts.columns) == set(design.index)
-        if same_labels and not counts.columns.equals(design.index):  # rows would silently meet the wrong samples
-            raise ValueError(
-                "design's rows (index) are not in the order of counts' columns (samples); "
-                "reorder them, e.g. design.loc[counts.columns]"
-            )
+        # pairing by position would silently give a sample another sample's design row
+        check_same_labels(counts.columns, design.index, "counts.columns", "design.index")
     factors = _size_factor_array(size_factors, values)
     alpha = np.zeros(values.shape[0]) if family == "poisson" else _dispersion_array(dispersion, values.shape[0])
-    if not np.isfinite(min_mean) or min_mean < 0:
-        raise ValueError(f"min_mean must be a finite number >= 0, got {min_mean}")
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    min_mean = check_scalar(min_mean, "min_mean", nonnegative=True)
+    tol = check_scalar(tol, "tol", positive=True)
+    max_iter = check_integer(max_iter, "max_iter", minimum=1)
 
     scaled = matrix / column_scale
-    scaled_coefficients, means, converged, iterations = _irls(
-        values, scaled, factors, alpha, float(min_mean), float(tol), int(max_iter), column_scale
-    )
-    weights = means / (1.0 + alpha[:, None] * means)
-    outer_products = np.einsum("np,nq->npq", scaled, scaled).reshape(scaled.shape[0], -1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = _cholesky_batched(_information(weights, outer_products, scaled.shape[1]))
-        scaled_errors = np.sqrt(_inverse_diagonal(lower)).T
-    floored = np.any(means <= min_mean, axis=1) if min_mean > 0 else np.zeros(values.shape[0], dtype=bool)
+    # an all-zero gene has its maximum likelihood means at 0 (beta = -inf): no fit, reported as NaN (DESeq2: NA)
+    all_zero = ~np.any(values > 0, axis=1)
+    fitted = np.flatnonzero(~all_zero)
+    n_genes, n_coefficients = values.shape[0], scaled.shape[1]
+    scaled_coefficients = np.full((n_genes, n_coefficients), np.nan)
+    scaled_errors = np.full((n_genes, n_coefficients), np.nan)
+    means, deviances = np.zeros(values.shape), np.zeros(n_genes)
+    converged, iterations = np.zeros(n_genes, dtype=bool), np.zeros(n_genes, dtype=int)
+    if fitted.size:
+        fitted_factors = factors[fitted] if factors.ndim == 2 else factors
+        (
+            scaled_coefficients[fitted],
+            means[fitted],
+            converged[fitted],
+            iterations[fitted],
+        ) = _irls(
+            values[fitted],
+            scaled,
+            fitted_factors,
+            alpha[fitted],
+            float(min_mean),
+            float(tol),
+            int(max_iter),
+            column_scale,
+        )
+        weights = means[fitted] / (1.0 + alpha[fitted, None] * means[fitted])
+        outer_products = np.einsum("np,nq->npq", scaled, scaled).reshape(scaled.shape[0], -1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lower = _cholesky_batched(_information(weights, outer_products, n_coefficients))
+            scaled_errors[fitted] = np.sqrt(_inverse_diagonal(lower)).T
+        deviances[fitted] = _deviance(values[fitted], means[fitted], alpha[fitted])
+    floored = np.any(means <= min_mean, axis=1) & ~all_zero if min_mean > 0 else np.zeros(n_genes, dtype=bool)
     return GLMFit(
         coefficients=scaled_coefficients / column_scale,
         standard_errors=scaled_errors / column_scale,
-        deviance=_deviance(values, means, alpha),
+        deviance=deviances,
         converged=converged,
         iterations=iterations,
         fitted_means=means,
@@ -442,6 +468,7 @@ def _fit(
         min_mean=float(min_mean),
         column_names=names,
         family=family,
+        all_zero=all_zero,
     )
 
 
@@ -465,14 +492,17 @@ def fit_nb_glm(
     :math:`|D^{(t)} - D^{(t-1)}| / (|D^{(t)}| + 0.1) <` ``tol`` (DESeq2's criterion, except that DESeq2 puts
     :math:`-2\\ell`, which exceeds :math:`D`, in the denominator; DESeq2 uses 1e-8, the default 1e-10 costs
     about 20% more iterations and brings the coefficients of slowly converging low-count genes from ~1e-4 to
-    ~1e-5 of the optimum), after ``max_iter`` iterations, or when a coefficient exceeds 30 in absolute value
-    (``converged`` is then False).
+    ~1e-5 of the optimum) and its last step changed no log mean by more than :data:`SETTLED_STEP`; after
+    ``max_iter`` iterations, or when a coefficient exceeds :data:`LARGE_COEFFICIENT` (30) in absolute value,
+    ``converged`` is False.
 
     Fitted means are floored at ``min_mean`` inside the iteration, as in DESeq2 (0.5). Without a floor, a gene
     with zero counts in every sample of one group has its maximum likelihood estimate at
-    :math:`\\beta = -\\infty`: IRLS walks towards it, a step of about -1 per iteration, until a cap stops it.
-    With the floor it settles at a finite value within a few iterations; ``floored`` marks such genes.
-    ``min_mean=0`` disables the floor.
+    :math:`\\beta = -\\infty`: IRLS walks towards it, a step of about -1 per iteration, while the deviance
+    changes by ever smaller amounts; the step criterion keeps it iterating until the cap on :math:`|\\beta|`
+    reports it as not converged. With the floor it settles at a finite value within a few iterations;
+    ``floored`` marks such genes. ``min_mean=0`` disables the floor. A gene with no read in any sample is not
+    fitted (``all_zero``; NaN coefficients and standard errors).
 
     Parameters
     ----------
@@ -498,11 +528,13 @@ def fit_nb_glm(
 
     Raises
     ------
+    TypeError
+        Non-numeric counts or design; a non-integer ``max_iter``; a non-numeric ``tol`` or ``min_mean``.
     ValueError
-        Non-integer, negative, NaN or infinite counts; a number of samples that differs from the design's rows,
-        or a DataFrame design whose index holds the counts' column labels in another order; a rank-deficient
-        or numerically singular design (the message gives its condition number and the collinear columns);
-        invalid size factors, dispersions or settings.
+        Non-integer, negative, NaN or infinite counts; a number of samples that differs from the design's rows;
+        counts and design both DataFrames whose labels differ (``design.index`` must equal ``counts.columns``,
+        same samples in the same order); a rank-deficient or numerically singular design (the message gives its
+        condition number and the collinear columns); invalid size factors, dispersions or settings.
     """
     return _fit(
         counts,

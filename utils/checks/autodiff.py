@@ -155,7 +155,8 @@ def ex4(answer: Any) -> bool:
         return not_attempted("Exercise 4")
     pasilla = load_pasilla()
     size_factors = size_factors_median_of_ratios(pasilla.counts.to_numpy(dtype=float))
-    design = design_matrix(pasilla.samples, ["type", "condition"])[0]
+    # rows taken by sample name, in the order of the counts' columns (the size factors' order)
+    design = design_matrix(pasilla.samples, ["type", "condition"]).loc[pasilla.counts.columns].to_numpy()
     counts = pasilla.counts.loc[EX4_GENE].to_numpy(dtype=float)
     beta = np.array([np.log(np.mean(counts / size_factors)), 0.0, 0.0])
     means = size_factors * np.exp(design @ beta)
