@@ -265,3 +265,41 @@ def test_proximal_gradient_bad_inputs(lasso_problem):
         proximal_gradient(np.zeros_like(design), response, 0.1)
     with pytest.raises(TypeError, match="max_iter"):
         proximal_gradient(design, response, 0.1, max_iter=10.5)
+
+
+def test_indexed_mode_evaluates_only_the_problems_still_iterating():
+    centres = np.linspace(-0.8, 2.7, 50)
+    sizes = []
+
+    def derivatives(x, rows):
+        sizes.append(len(rows))
+        c = centres[rows]
+        return (x - c) ** 2 + 0.1 * np.cos(3 * x), 2 * (x - c) - 0.3 * np.sin(3 * x), 2 - 0.9 * np.cos(3 * x)
+
+    indexed = minimize_scalar_batched(derivatives, -1.0, 3.0, size=50, indexed=True)
+    plain = minimize_scalar_batched(_wiggly(centres), -1.0, 3.0, size=50)
+    np.testing.assert_array_equal(indexed.x, plain.x)
+    np.testing.assert_array_equal(indexed.n_iter, plain.n_iter)
+    assert sizes[:21] == [50] * 21  # the grid and the first Newton evaluation see every problem
+    assert min(sizes) < 50  # later iterations only the unconverged ones
+
+
+def test_a_start_point_finds_the_local_minimum_downhill_and_gtol_stops_at_the_start():
+    # f(x) = (x^2 - 1)^2 + 0.3 x: a local minimum near +0.96, the global one near -1.04
+    def derivatives(x):
+        return (x**2 - 1) ** 2 + 0.3 * x, 4 * x * (x**2 - 1) + 0.3, 12 * x**2 - 4
+
+    local = minimize_scalar_batched(derivatives, -2.0, 2.0, x0=np.array([0.6, 1.8, -0.2]))
+    right_root = brentq(lambda t: derivatives(t)[1], 0.5, 1.5, xtol=1e-14)
+    left_root = brentq(lambda t: derivatives(t)[1], -1.5, -0.5, xtol=1e-14)
+    np.testing.assert_allclose(local.x, [right_root, right_root, left_root], atol=1e-9)
+    assert local.converged.all()
+    # downhill to a bound: the bound; a flat start (|f'| <= gtol) stays where it is
+    edge = minimize_scalar_batched(lambda x: (x, np.ones_like(x), np.zeros_like(x)), -3.0, 5.0, x0=np.array([1.5]))
+    assert edge.x[0] == -3.0 and edge.converged[0]
+    flat = minimize_scalar_batched(
+        lambda x: (1e-7 * x, np.full_like(x, 1e-7), np.zeros_like(x)), -3.0, 5.0, x0=np.array([1.5]), gtol=1e-5
+    )
+    assert flat.x[0] == 1.5 and flat.n_iter[0] == 0
+    with pytest.raises(ValueError, match="x0"):
+        minimize_scalar_batched(derivatives, -2.0, 2.0, x0=np.array([2.5]))

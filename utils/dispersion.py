@@ -407,6 +407,7 @@ def fit_dispersions(
     grid_size: int = 20,
     tol: float = 1e-10,
     max_iter: int = 100,
+    start: Any = None,
 ) -> DispersionFit:
     """Gene-wise dispersions maximising :math:`\\ell^{CR}_g` (or :math:`\\ell_g`) over :math:`\\log\\alpha`.
 
@@ -429,6 +430,10 @@ def fit_dispersions(
         Bounds on :math:`\\alpha`; default :math:`(10^{-8}, \\max(10, n_{samples}))` as DESeq2/PyDESeq2.
     grid_size : int
         Points of the solver's starting grid over :math:`[\\log a, \\log b]`.
+    start : array_like of shape (genes,), optional
+        Starting dispersions (e.g. :func:`moments_dispersions`, DESeq2's start). The search then goes downhill
+        from each start to the nearest optimum instead of scanning a grid: about five times faster, and the
+        same answer wherever the adjusted likelihood has one maximum on the interval.
     tol : float
         Convergence tolerance on :math:`\\theta` passed to the solver.
     max_iter : int
@@ -462,23 +467,31 @@ def fit_dispersions(
 
     values, mu = np.ascontiguousarray(values), np.ascontiguousarray(mu)
     n_genes = values.shape[0]
-    # the solver passes every gene's θ at every iteration, but once a gene has converged its θ no longer
-    # changes: evaluate only the genes whose θ moved since the previous call (the answer is the same, and
-    # late iterations that touch a few slow genes cost almost nothing)
+    # the solver asks only for the genes still iterating (indexed mode): late iterations that touch a few slow
+    # genes cost almost nothing
     constant = np.sum(values * np.log(mu) - gammaln(values + 1.0), axis=1)
-    cache = {"theta": np.full(n_genes, np.nan), "terms": np.zeros((3, n_genes))}
 
-    def negative_objective(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        moved = np.flatnonzero(theta != cache["theta"])
-        if moved.size:
-            terms = _objective(values[moved], mu[moved], matrix, theta[moved], bool(cox_reid), constant[moved])
-            cache["terms"][:, moved] = np.negative(terms)
-            cache["theta"][moved] = theta[moved]
-        return cache["terms"][0].copy(), cache["terms"][1].copy(), cache["terms"][2].copy()
+    def negative_objective(theta: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        terms = _objective(values[rows], mu[rows], matrix, theta, bool(cox_reid), constant[rows])
+        return -terms.value, -terms.first, -terms.second
 
     log_lower, log_upper = np.log(lower), np.log(upper)
+    x0 = None
+    if start is not None:
+        starts = as_array(start, "start", ndim=1)
+        if starts.shape != (n_genes,) or np.any(starts <= 0):
+            raise ValueError(f"start must hold {n_genes} positive dispersions (one per gene), got shape {starts.shape}")
+        x0 = np.clip(np.log(starts), log_lower, log_upper)
     result = minimize_scalar_batched(
-        negative_objective, log_lower, log_upper, size=n_genes, grid_size=grid_size, tol=tol, max_iter=max_iter
+        negative_objective,
+        log_lower,
+        log_upper,
+        size=n_genes,
+        grid_size=grid_size,
+        tol=tol,
+        max_iter=max_iter,
+        x0=x0,
+        indexed=True,
     )
     # the solver's grid ends at lower + (upper - lower) * 1.0, which can differ from upper in the last bit
     theta = np.clip(np.asarray(result.x, dtype=float), log_lower, log_upper)

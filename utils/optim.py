@@ -248,12 +248,71 @@ class BatchedMinimum(NamedTuple):
     """Newton/bisection iterations each problem took (the grid evaluations not counted)."""
 
 
-def _evaluate(derivatives: Callable, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    output = derivatives(x.copy())
+def _evaluate(
+    derivatives: Callable, x: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    output = derivatives(x.copy()) if rows is None else derivatives(x.copy(), rows)
     if not isinstance(output, tuple | list) or len(output) != 3:
         raise TypeError("derivatives(x) must return a tuple (f, g, h) of arrays shaped like x")
     values = [np.broadcast_to(np.asarray(part, dtype=float), x.shape) for part in output]
     return values[0], values[1], values[2]
+
+
+def _grid_bracket(derivatives, low, high, grid_size, everything):
+    """The best of a grid of points per problem, and its two neighbours as the bracket."""
+    fractions = np.linspace(0.0, 1.0, grid_size)
+    grid = low[:, None] + (high - low)[:, None] * fractions[None, :]
+    values = np.column_stack([_evaluate(derivatives, grid[:, k], everything)[0] for k in range(grid_size)])
+    values = np.where(np.isfinite(values), values, np.inf)
+    best = np.argmin(values, axis=1)
+    rows = np.arange(len(low))
+    x = grid[rows, best]
+    return x, grid[rows, np.maximum(best - 1, 0)], grid[rows, np.minimum(best + 1, grid_size - 1)]
+
+
+def _grow_bracket(derivatives, x, fun, grad, low, high, settled, indexed, ftol, gtol):
+    """From each start, step downhill by 0.5, 1, 2, ... until f' changes sign or a bound is reached.
+
+    Returns the bracket, the point to restart Newton from, and the problems that stalled: a doubling step that
+    lowered f by no more than ``ftol`` relative, or reached a slope below ``gtol`` (the flat stretch of a likelihood
+    in log α near α = 0), stops there.
+    """
+    left, right, nearest = x.copy(), x.copy(), x.copy()
+    stalled = np.zeros(len(x), dtype=bool)
+    direction = np.where(grad > 0, -1.0, 1.0)
+    previous, previous_f = x.copy(), np.asarray(fun, dtype=float).copy()
+    pending = np.flatnonzero(~settled & (grad != 0))
+    length = 0.5
+    while pending.size:
+        trial = np.clip(previous[pending] + direction[pending] * length, low[pending], high[pending])
+        if indexed:
+            trial_f, trial_grad, _ = _evaluate(derivatives, trial, pending)
+        else:
+            trial_f, trial_grad, _ = (part[pending] for part in _evaluate(derivatives, _scatter(x, pending, trial)))
+        flipped = trial_grad * direction[pending] >= 0
+        at_bound = (trial == low[pending]) | (trial == high[pending])
+        decrease = previous_f[pending] - trial_f
+        scale = np.maximum(np.maximum(np.abs(previous_f[pending]), np.abs(trial_f)), 1.0)
+        stall = ~flipped & (((ftol > 0) & (decrease >= 0) & (decrease <= ftol * scale)) | (np.abs(trial_grad) <= gtol))
+        done = flipped | at_bound | stall
+        # still downhill at a bound, or stalled: stop there (a bracket of width 0)
+        lower_end = np.where(flipped, np.minimum(previous[pending], trial), trial)
+        upper_end = np.where(flipped, np.maximum(previous[pending], trial), trial)
+        left[pending] = np.where(done, lower_end, left[pending])
+        right[pending] = np.where(done, upper_end, right[pending])
+        # restart from the bracket's end on the start's side (or the bound), so Newton begins inside it
+        nearest[pending] = np.where(done, np.where(flipped, previous[pending], trial), nearest[pending])
+        stalled[pending] = stall
+        previous[pending], previous_f[pending] = trial, trial_f
+        pending = pending[~done]
+        length *= 2
+    return left, right, nearest, stalled
+
+
+def _scatter(base: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    full = base.copy()
+    full[rows] = values
+    return full
 
 
 def minimize_scalar_batched(
@@ -265,6 +324,10 @@ def minimize_scalar_batched(
     grid_size: int = 20,
     tol: float = 1e-10,
     max_iter: int = 100,
+    indexed: bool = False,
+    x0: float | np.ndarray | None = None,
+    gtol: float = 0.0,
+    ftol: float = 0.0,
 ) -> BatchedMinimum:
     """Minimise many independent one-dimensional functions on intervals at once (one per gene).
 
@@ -290,6 +353,20 @@ def minimize_scalar_batched(
         Converged when the step is below ``tol * max(1, |x|)`` or the bracket narrower than that.
     max_iter : int
         Newton/bisection iterations at most.
+    indexed : bool
+        If True, ``derivatives(x, rows)`` is called with the integer indices ``rows`` of the problems that ``x``
+        holds, and only the problems still iterating are evaluated after the grid: most converge in a few
+        steps, so this saves most of the work when evaluating a problem is the cost.
+    x0 : float or array, optional
+        A starting point per problem instead of the grid: the search then finds the local minimum reached
+        downhill from ``x0`` (a bracket is grown from ``x0`` by doubling steps until ``f'`` changes sign), as a
+        local optimiser started there would; :func:`utils.deseq` uses this to reproduce DESeq2's estimates.
+    gtol : float
+        A problem stops at the first point where ``|f'|`` is at most ``gtol`` (L-BFGS-B's projected-gradient test,
+        1e-5 in SciPy), its start included; 0 disables it.
+    ftol : float
+        Also stop a problem when a step lowers ``f`` by no more than ``ftol * max(|f|, |f_new|, 1)`` (L-BFGS-B's
+        relative-reduction test, ``factr * eps`` = 2.2e-9 in SciPy); 0 disables it.
 
     Returns
     -------
@@ -302,6 +379,8 @@ def minimize_scalar_batched(
     low, high = as_array(lower, "lower"), as_array(upper, "upper")
     if low.ndim > 1 or high.ndim > 1:
         raise ValueError("lower and upper must be scalars or 1-D arrays (one entry per problem)")
+    if size is None and x0 is not None and np.ndim(x0) == 1:
+        size = len(x0)
     if low.ndim == 0 and high.ndim == 0:
         if size is None:
             raise ValueError("size is needed when lower and upper are both scalars")
@@ -313,45 +392,66 @@ def minimize_scalar_batched(
     if np.any(low >= high):
         raise ValueError(f"lower must be below upper for every problem ({int(np.sum(low >= high))} are not)")
 
-    # 1. the grid: the best point and its neighbours as the bracket
-    fractions = np.linspace(0.0, 1.0, grid_size)
-    grid = low[:, None] + (high - low)[:, None] * fractions[None, :]
-    values = np.column_stack([_evaluate(derivatives, grid[:, k])[0] for k in range(grid_size)])
-    values = np.where(np.isfinite(values), values, np.inf)
-    best = np.argmin(values, axis=1)
-    rows = np.arange(shape[0])
-    x = grid[rows, best]
-    left = grid[rows, np.maximum(best - 1, 0)]
-    right = grid[rows, np.minimum(best + 1, grid_size - 1)]
-
-    # 2. Newton inside a shrinking bracket
-    fun, grad, curvature = _evaluate(derivatives, x)
-    scale = np.maximum(1.0, np.abs(x))
+    everything = np.arange(shape[0]) if indexed else None
+    check_scalar(gtol, "gtol", nonnegative=True)
+    check_scalar(ftol, "ftol", nonnegative=True)
+    if x0 is None:
+        x, left, right = _grid_bracket(derivatives, low, high, grid_size, everything)
+        fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
+        settled = np.zeros(shape, dtype=bool)
+    else:
+        start = np.broadcast_to(as_array(x0, "x0"), shape)
+        if np.any((start < low) | (start > high)):
+            raise ValueError("x0 must lie within [lower, upper] for every problem")
+        x = start.astype(float).copy()
+        fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
+        settled = np.abs(grad) <= gtol
+        left, right, nearest, stalled = _grow_bracket(
+            derivatives, x, fun, grad, low, high, settled, indexed, ftol, gtol
+        )
+        settled |= stalled
+        moved = np.flatnonzero(nearest != x)
+        if moved.size:
+            x[moved] = nearest[moved]
+            if indexed:
+                fun[moved], grad[moved], curvature[moved] = _evaluate(derivatives, x[moved], moved)
+            else:
+                new = _evaluate(derivatives, x)
+                fun[moved], grad[moved], curvature[moved] = (part[moved] for part in new)
     at_lower = (x == low) & (grad >= 0)
     at_upper = (x == high) & (grad <= 0)
-    converged = at_lower | at_upper | (grad == 0)
+    converged = at_lower | at_upper | (grad == 0) | settled
     n_iter = np.zeros(shape, dtype=int)
     for _ in range(max_iter):
-        active = ~converged
-        if not np.any(active):
+        rows = np.flatnonzero(~converged)
+        if rows.size == 0:
             break
         # the minimum lies left of x where f' > 0, right of it where f' < 0
-        right = np.where(active & (grad > 0), x, right)
-        left = np.where(active & (grad < 0), x, left)
+        x_now, g_now, h_now = x[rows], grad[rows], curvature[rows]
+        right[rows] = np.where(g_now > 0, x_now, right[rows])
+        left[rows] = np.where(g_now < 0, x_now, left[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = x - grad / curvature
-        inside = (curvature > 0) & np.isfinite(newton) & (newton > left) & (newton < right)
-        candidate = np.where(inside, newton, 0.5 * (left + right))
-        step = np.abs(candidate - x)
-        x = np.where(active, candidate, x)
-        n_iter = n_iter + active
-        new_fun, new_grad, new_curvature = _evaluate(derivatives, x)
-        fun = np.where(active, new_fun, fun)
-        grad = np.where(active, new_grad, grad)
-        curvature = np.where(active, new_curvature, curvature)
-        scale = np.maximum(1.0, np.abs(x))
-        small = (step <= tol * scale) | (right - left <= tol * scale) | (grad == 0)
-        converged = converged | (active & small)
+            newton = x_now - g_now / h_now
+        inside = (h_now > 0) & np.isfinite(newton) & (newton > left[rows]) & (newton < right[rows])
+        candidate = np.where(inside, newton, 0.5 * (left[rows] + right[rows]))
+        step = np.abs(candidate - x_now)
+        x[rows] = candidate
+        n_iter[rows] += 1
+        previous = fun[rows].copy()
+        if indexed:
+            fun[rows], grad[rows], curvature[rows] = _evaluate(derivatives, candidate, rows)
+        else:
+            new_fun, new_grad, new_curvature = _evaluate(derivatives, x)
+            fun[rows], grad[rows], curvature[rows] = new_fun[rows], new_grad[rows], new_curvature[rows]
+        scale = np.maximum(1.0, np.abs(candidate))
+        small = (step <= tol * scale) | (right[rows] - left[rows] <= tol * scale) | (grad[rows] == 0)
+        if gtol > 0:
+            small |= np.abs(grad[rows]) <= gtol
+        if ftol > 0:
+            decrease = previous - fun[rows]
+            size_of_f = np.maximum(np.maximum(np.abs(previous), np.abs(fun[rows])), 1.0)
+            small |= (decrease >= 0) & (decrease <= ftol * size_of_f)
+        converged[rows] = small
     # a minimum on a bound: the bracket collapsed onto it
     fun = np.where(np.isfinite(fun), fun, np.inf)
     return BatchedMinimum(x=x, fun=fun, converged=converged, n_iter=n_iter)
