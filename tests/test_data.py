@@ -155,3 +155,14 @@ def test_normalize_log1p_refuses_misaligned_or_bad_library_sizes():
         data.normalize_log1p(np.array([[1, -1], [2, 3]]))
     with pytest.raises(TypeError, match="library_sizes"):
         data.normalize_log1p(np.array([[1, 1], [2, 3]]), ["a", "b"])
+
+
+def test_pydeseq2_reference_is_aligned_with_pasilla():
+    reference = data.load_pydeseq2_reference()
+    pasilla = data.load_pasilla()
+    assert reference.genes.index.equals(pasilla.counts.index)
+    assert reference.summary["pydeseq2_version"] == "0.5.4"
+    assert list(reference.summary["size_factors"]) == list(pasilla.counts.columns)
+    all_zero = (pasilla.counts.sum(axis=1) == 0).to_numpy()
+    assert reference.genes["genewise"].isna().to_numpy().tolist() == all_zero.tolist()
+    assert (reference.genes["padj"].dropna() <= 1).all()

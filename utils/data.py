@@ -217,3 +217,34 @@ def normalize_log1p(
     if isinstance(counts, pd.DataFrame):
         return pd.DataFrame(result, index=counts.index, columns=counts.columns)
     return result
+
+
+class ReferenceFit(NamedTuple):
+    """PyDESeq2's results on pasilla, stage by stage, as committed by ``benchmarks/deseq_vs_pydeseq2.py``.
+
+    Attributes
+    ----------
+    genes : pandas.DataFrame
+        One row per pasilla gene: ``baseMean``, the dispersions (``genewise``, ``trend``, ``map``, ``final``),
+        ``log2FoldChange``, ``lfcSE``, ``stat``, ``pvalue``, ``padj`` and the apeglm-shrunken ``shrunk_log2FoldChange``,
+        ``shrunk_lfcSE``; NaN where PyDESeq2 reports NA.
+    summary : dict
+        ``size_factors`` (sample -> value), ``trend_coefficients`` [a0, a1], ``prior_variance``, the design,
+        the contrast and the PyDESeq2 version that produced them.
+    """
+
+    genes: pd.DataFrame
+    summary: dict
+
+
+def load_pydeseq2_reference(data_dir: str | Path | None = None) -> ReferenceFit:
+    """PyDESeq2 0.5.4's fit of pasilla ``~ type + condition`` (treated vs untreated), read from ``data/``.
+
+    The DESeq2 capstone compares each of its stages with this table instead of re-running PyDESeq2 (minutes).
+    """
+    import json
+
+    genes = pd.read_csv(verified_path("pydeseq2_pasilla.tsv.gz", data_dir), sep="\t", index_col=0)
+    genes.index.name = "gene"
+    summary = json.loads(verified_path("pydeseq2_pasilla.json", data_dir).read_text())
+    return ReferenceFit(genes, summary)
