@@ -9,13 +9,18 @@ from utils.checks import eigendecomposition as checks
 from utils.data import load_pbmc
 
 
-@pytest.fixture(scope="module")
-def pbmc_correlation():
-    """The 50-gene correlation matrix, computed with pandas (log2 CPM + 1, top variance) independently of the check."""
-    counts = load_pbmc().counts
-    log_expression = np.log2(counts / counts.sum(axis=0) * 1e6 + 1).T  # cells x genes
+def _top_gene_correlation(log_expression):
     top = log_expression.var(ddof=1).sort_values(ascending=False, kind="stable").index[:50]
     return pd.DataFrame(log_expression[top]).corr().to_numpy()
+
+
+@pytest.fixture(scope="module")
+def pbmc_correlation():
+    """The 50-gene correlation matrix, computed with pandas independently of the check: counts scaled to the median
+    total (each cell's total over all genes, n_counts), log1p, the 50 genes of largest variance."""
+    pbmc = load_pbmc()
+    size_factors = pbmc.samples["n_counts"] / pbmc.samples["n_counts"].median()
+    return _top_gene_correlation(np.log1p(pbmc.counts / size_factors).T)
 
 
 def _assert_result(result, expected, capsys):
@@ -32,6 +37,10 @@ def test_ex1_accepts_the_rayleigh_quotient(capsys):
 
 def test_ex1_rejects_a_missing_normalisation(capsys):
     _assert_result(checks.ex1(lambda matrix, vector: vector @ matrix @ vector), False, capsys)
+
+
+def test_ex1_rejects_dividing_by_the_norm_instead_of_its_square(capsys):
+    _assert_result(checks.ex1(lambda matrix, vector: vector @ matrix @ vector / np.linalg.norm(vector)), False, capsys)
 
 
 def test_ex1_rejects_an_elementwise_ratio(capsys):
@@ -72,6 +81,17 @@ def test_ex3_accepts_the_second_eigenvector_with_either_sign(pbmc_correlation, c
     _assert_result(checks.ex3(second), True, capsys)
     _assert_result(checks.ex3(-second), True, capsys)
     _assert_result(checks.ex3(list(second)), True, capsys)
+
+
+def test_ex3_accepts_float32(pbmc_correlation, capsys):
+    _assert_result(checks.ex3(scipy.linalg.eigh(pbmc_correlation)[1][:, -2].astype(np.float32)), True, capsys)
+
+
+def test_ex3_rejects_the_log_cpm_preprocessing(capsys):
+    # log2(CPM + 1) on single cells ranks genes by detection rate: another gene set, another second eigenvector
+    counts = load_pbmc().counts
+    log_cpm_correlation = _top_gene_correlation(np.log2(counts / counts.sum(axis=0) * 1e6 + 1).T)
+    _assert_result(checks.ex3(scipy.linalg.eigh(log_cpm_correlation)[1][:, -2]), False, capsys)
 
 
 def test_ex3_rejects_the_leading_eigenvector(pbmc_correlation, capsys):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
 
 from utils.checks import pca_genomics as checks
 from utils.data import load_airway, load_pbmc
@@ -18,9 +19,10 @@ def airway_top():
 
 @pytest.fixture(scope="module")
 def pbmc_log():
-    counts = load_pbmc().counts.to_numpy().astype(float)
-    totals = counts.sum(axis=0)
-    return np.log1p(counts * (np.median(totals) / totals)).T
+    """log1p(K / s), s = n_counts / median(n_counts): each cell's total over all genes, not the 765 kept."""
+    pbmc = load_pbmc()
+    totals = pbmc.samples["n_counts"].to_numpy(dtype=float)
+    return np.log1p(pbmc.counts.to_numpy(dtype=float) * (np.median(totals) / totals)).T
 
 
 def _assert_result(capsys, result, expected_result):
@@ -104,6 +106,23 @@ def test_ex2_rejects_uncentred_wrong_rank_and_unsquared(airway_top, capsys):
 def test_ex3_accepts_correlation_eigenvalues(pbmc_log, capsys):
     eigenvalues = np.linalg.eigvalsh(np.corrcoef(pbmc_log, rowvar=False))[::-1]
     _assert_result(capsys, checks.ex3(eigenvalues[:5]), True)
+
+
+def test_ex3_accepts_scikit_learn_with_the_n_over_n_minus_1_factor_removed(pbmc_log, capsys):
+    n = pbmc_log.shape[0]
+    variances = PCA(n_components=5, svd_solver="full").fit(StandardScaler().fit_transform(pbmc_log)).explained_variance_
+    _assert_result(capsys, checks.ex3(variances * (n - 1) / n), True)
+
+
+def test_ex3_rejects_standard_scaler_plus_pca(pbmc_log, capsys):
+    # the hint's mistake: StandardScaler (ddof = 0) then PCA (ddof = 1) inflates every eigenvalue by n/(n-1)
+    variances = PCA(n_components=5, svd_solver="full").fit(StandardScaler().fit_transform(pbmc_log)).explained_variance_
+    _assert_result(capsys, checks.ex3(variances), False)
+
+
+def test_ex3_rejects_the_cell_by_cell_correlation(pbmc_log, capsys):
+    # np.corrcoef without rowvar=False correlates the 700 cells
+    _assert_result(capsys, checks.ex3(np.linalg.eigvalsh(np.corrcoef(pbmc_log))[::-1][:5]), False)
 
 
 def test_ex3_rejects_ascending_order_and_covariance(pbmc_log, capsys):

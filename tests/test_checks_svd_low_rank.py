@@ -27,6 +27,15 @@ def test_ex1_rejects_an_off_by_one_rank(capsys):
     _assert_result(checks.ex1(lambda matrix, rank: _truncated_by_scipy(matrix, rank + 1)), False, capsys)
 
 
+def test_ex1_rejects_columns_of_vt_instead_of_rows(capsys):
+    # the hint's mistake: the first k columns of V^T (rows of V) in place of its first k rows
+    def columns_of_vt(matrix, rank):
+        left, values, right_t = np.linalg.svd(matrix, full_matrices=False)
+        return (left[:, :rank] * values[:rank]) @ right_t.T[:rank]
+
+    _assert_result(checks.ex1(columns_of_vt), False, capsys)
+
+
 def test_ex1_rejects_the_dropped_part(capsys):
     # A - A_k (what is thrown away) instead of A_k
     _assert_result(checks.ex1(lambda matrix, rank: matrix - _truncated_by_scipy(matrix, rank)), False, capsys)
@@ -40,10 +49,10 @@ def test_ex1_none_and_stub_are_not_attempted(capsys):
 
 @pytest.fixture(scope="module")
 def pbmc_singular_values():
-    """Singular values of the cells x genes log2(CPM + 1) matrix, computed with pandas and SciPy."""
-    counts = load_pbmc().counts
-    log_expression = np.log2(counts / counts.sum(axis=0) * 1e6 + 1).T.to_numpy()
-    return scipy.linalg.svdvals(log_expression)
+    """Singular values of the cells x genes matrix log1p(counts / s), s = n_counts / median: pandas and SciPy."""
+    pbmc = load_pbmc()
+    size_factors = pbmc.samples["n_counts"] / pbmc.samples["n_counts"].median()
+    return scipy.linalg.svdvals(np.log1p(pbmc.counts / size_factors).T.to_numpy())
 
 
 def _rank_for(values, fraction=0.9):
@@ -100,16 +109,53 @@ def test_ex3_none_is_not_attempted(capsys):
     assert "not attempted" in capsys.readouterr().out
 
 
+def _standardised_design(columns, ddof=0):
+    covariates = np.column_stack(columns)
+    standardised = (covariates - covariates.mean(axis=0)) / covariates.std(axis=0, ddof=ddof)
+    return np.column_stack([np.ones(covariates.shape[0]), standardised])
+
+
 @pytest.fixture(scope="module")
 def qc_design():
     qc = load_pbmc().samples
-    covariates = np.column_stack([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
-    return np.column_stack([np.ones(len(qc)), (covariates - covariates.mean(axis=0)) / covariates.std(axis=0)])
+    return _standardised_design([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
+
+
+def _kappa(design):
+    values = scipy.linalg.svdvals(design)
+    return values[0] / values[-1]
 
 
 def test_ex4_accepts_the_condition_number(qc_design, capsys):
-    values = scipy.linalg.svdvals(qc_design)
-    _assert_result(checks.ex4(values[0] / values[-1]), True, capsys)
+    _assert_result(checks.ex4(_kappa(qc_design)), True, capsys)
+
+
+def test_ex4_accepts_either_ddof_natural_logs_and_float32(capsys):
+    qc = load_pbmc().samples
+    columns = [np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]]
+    _assert_result(checks.ex4(_kappa(_standardised_design(columns, ddof=1))), True, capsys)
+    _assert_result(
+        checks.ex4(_kappa(_standardised_design([np.log(qc["n_counts"]), np.log(qc["n_genes"]), qc["percent_mito"]]))),
+        True,
+        capsys,
+    )
+    design32 = _standardised_design([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
+    values32 = np.linalg.svd(design32.astype(np.float32), compute_uv=False)
+    _assert_result(checks.ex4(values32[0] / values32[-1]), True, capsys)
+
+
+def test_ex4_rejects_the_design_without_percent_mito(capsys):
+    # κ is 0.7 % lower without the third covariate: the old rtol of 1e-2 accepted it
+    qc = load_pbmc().samples
+    _assert_result(
+        checks.ex4(_kappa(_standardised_design([np.log10(qc["n_counts"]), np.log10(qc["n_genes"])]))), False, capsys
+    )
+
+
+def test_ex4_rejects_a_logged_percent_mito(capsys):
+    qc = load_pbmc().samples
+    columns = [np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), np.log10(qc["percent_mito"])]
+    _assert_result(checks.ex4(_kappa(_standardised_design(columns))), False, capsys)
 
 
 def test_ex4_rejects_the_squared_condition_number(qc_design, capsys):

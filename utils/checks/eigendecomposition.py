@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array
-from utils.data import load_pbmc, log_cpm
+from utils.data import load_pbmc, normalize_log1p
 
 N_GENES = 50
 
@@ -23,8 +23,10 @@ def _symmetric_with_spectrum(spectrum: list[float], seed: int) -> np.ndarray:
 
 
 def _pbmc_gene_correlation(n_genes: int = N_GENES) -> np.ndarray:
-    """Correlation matrix of the ``n_genes`` most variable genes (log-CPM across PBMCs, decreasing variance)."""
-    expression = np.asarray(log_cpm(load_pbmc().counts), dtype=float).T
+    """Correlation matrix of the ``n_genes`` most variable genes (``normalize_log1p`` across PBMCs, decreasing
+    variance), as the notebook builds it."""
+    pbmc = load_pbmc()
+    expression = np.asarray(normalize_log1p(pbmc.counts, pbmc.samples["n_counts"]), dtype=float).T
     top_genes = np.argsort(expression.var(axis=0, ddof=1))[::-1][:n_genes]
     return np.corrcoef(expression[:, top_genes], rowvar=False)
 
@@ -40,7 +42,7 @@ def ex1(rayleigh_quotient: Any) -> bool:
     for matrix, vector in [
         (symmetric, 3.0 * rng.standard_normal(5)),
         (eigen_matrix, 5.0 * eigen_vectors[:, 0]),  # a scaled eigenvector: r(x) is its eigenvalue
-        (np.diag([2.0, -1.0]), np.array([1.0, 2.0])),
+        (np.diag([2.5, -1.3]), np.array([0.7, 1.9])),  # an indefinite matrix: r(x) can be negative
     ]:
         cases.append(((matrix, vector), vector @ matrix @ vector / (vector @ vector)))
     return check_function(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array
-from utils.data import load_airway, load_pbmc, log_cpm
+from utils.data import load_airway, load_pbmc, log_cpm, normalize_log1p
 from utils.decompositions import pca
 
 AIRWAY_TOP_GENES = 500
@@ -41,10 +41,9 @@ def airway_top_matrix() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def pbmc_log_matrix() -> np.ndarray:
-    """Cells x genes log1p of pbmc counts scaled to the median library size, as in the notebook (700 x 765)."""
-    counts = load_pbmc().counts.to_numpy().astype(float)
-    library_size = counts.sum(axis=0)
-    return _read_only(np.log1p(counts / library_size * np.median(library_size)).T)
+    """Cells x genes ``normalize_log1p`` of pbmc (library sizes over all genes), as in the notebook (700 x 765)."""
+    pbmc = load_pbmc()
+    return _read_only(np.asarray(normalize_log1p(pbmc.counts, pbmc.samples["n_counts"]), dtype=float).T)
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +138,8 @@ def ex3(answer: Any) -> bool:
         rtol=1e-8,
         atol=1e-10,
         hint="np.corrcoef(pbmc_log, rowvar=False) is genes x genes; np.linalg.eigvalsh sorts *ascending*, "
-        "so reverse before taking the first 5",
+        "so reverse before taking the first 5. StandardScaler followed by sklearn's PCA gives n/(n-1) = 700/699 times "
+        "these eigenvalues (StandardScaler divides by the ddof=0 standard deviation, PCA's variances use n - 1)",
     )
 
 
