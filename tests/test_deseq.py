@@ -7,8 +7,9 @@ Each stage is compared twice where that tells two things apart:
   algorithm must give the same numbers, tightly;
 - end to end: our pipeline from the counts. Here ~1.4 % of genes have gene-wise dispersions in the flat part of
   the Cox–Reid likelihood near alpha = 0, where the slope in log alpha vanishes and where PyDESeq2's L-BFGS-B
-  stops is a matter of its path (our adjusted likelihood is at least as high on every one of them). They shift
-  the trend (a0 by ~2 %) and the prior width (~5 %), so end-to-end agreement is looser, and measured.
+  stops is a matter of its path (our adjusted likelihood is at least as high, up to the optimisers' stopping
+  tolerance). They shift the trend (a0 by ~2 %) and the prior width (~5 %), so end-to-end agreement is looser,
+  and measured.
 """
 
 import warnings
