@@ -1,4 +1,5 @@
-"""utils.linear_models against statsmodels OLS, per-gene numpy.linalg.lstsq, patsy and closed forms."""
+"""utils.linear_models against statsmodels OLS/WLS, per-gene numpy.linalg.lstsq, patsy, closed forms and simulation
+with known truth (limma's moderation and voom weights)."""
 
 import numpy as np
 import pandas as pd
@@ -8,8 +9,22 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from scipy.optimize import brentq
+from scipy.special import polygamma
 
-from utils.linear_models import ContrastResult, LinearModelFit, contrast, design_matrix, fit_linear_models
+from utils.linear_models import (
+    ContrastResult,
+    FPrior,
+    LinearModelFit,
+    ModeratedFit,
+    contrast,
+    design_matrix,
+    fit_f_prior,
+    fit_linear_models,
+    moderate,
+    trigamma_inverse,
+    voom_weights,
+)
 
 
 def _array_and_names(table):
@@ -315,3 +330,248 @@ def test_result_is_frozen(paired_samples, genes_by_samples):
     assert isinstance(fit, LinearModelFit)
     with pytest.raises(AttributeError):
         fit.df_residual = 4
+
+
+# ------------------------------------------------------------------------------ empirical Bayes (Smyth 2004)
+def _scaled_chi2_variances(rng, n_genes, df, prior_df, prior_variance):
+    """s_g² with σ_g² from the scaled inverse χ² prior: 1/σ² ~ χ²_{d0}/(d0 s0²), then s² | σ² ~ σ² χ²_d / d."""
+    true_variances = prior_variance * prior_df / rng.chisquare(prior_df, n_genes)
+    return true_variances * rng.chisquare(df, n_genes) / df, true_variances
+
+
+@pytest.mark.parametrize("x", [1e-7, 3.7e-4, 0.013, 0.41, 2.7, 55.0, 8.1e4, 3e6, 2e7])
+def test_trigamma_inverse_matches_brentq(x):
+    reference = brentq(lambda y: float(polygamma(1, y)) - x, 1e-9, 1e9, xtol=1e-14, rtol=1e-15, maxiter=500)
+    assert trigamma_inverse(x) == pytest.approx(reference, rel=1e-7)
+
+
+def test_trigamma_inverse_is_vectorised_and_inverts_trigamma():
+    y = np.array([[0.03, 0.7, 2.4], [11.0, 260.0, 4.5e3]])
+    np.testing.assert_allclose(trigamma_inverse(polygamma(1, y)), y, rtol=1e-8)
+    assert trigamma_inverse(polygamma(1, y)).shape == (2, 3)
+    assert isinstance(trigamma_inverse(1.3), float)
+
+
+def test_fit_f_prior_recovers_known_prior_within_the_simulated_spread():
+    # 10,000 genes, d = 4, d0 = 5, s0² = 0.3; the tolerance is the estimator's own spread over 40 simulations
+    df, prior_df, prior_variance = 4, 5.0, 0.3
+    estimates = np.array(
+        [
+            (fit.df, fit.variance)
+            for fit in (
+                fit_f_prior(
+                    _scaled_chi2_variances(np.random.default_rng(seed), 10_000, df, prior_df, prior_variance)[0], df
+                )
+                for seed in range(40)
+            )
+        ]
+    )
+    spread = estimates.std(axis=0, ddof=1)
+    assert spread[0] < 0.3 and spread[1] < 0.01  # 10,000 genes pin both down
+    # unbiased within the Monte-Carlo error of the mean, and every single run within 4 standard deviations
+    np.testing.assert_array_less(np.abs(estimates.mean(axis=0) - [prior_df, prior_variance]), 4 * spread / np.sqrt(40))
+    assert np.all(np.abs(estimates - [prior_df, prior_variance]) < 4 * spread)
+
+
+def test_fit_f_prior_closed_form_and_infinite_prior_df():
+    rng = np.random.default_rng(3)
+    variances = rng.lognormal(-1.0, 1.2, 500)  # Var(log s²) = 1.44 > ψ'(1.5) = 0.93
+    fit = fit_f_prior(variances, 3)
+    # the moment equations hold at the estimate
+    e = np.log(variances) - float(polygamma(0, 1.5)) + np.log(1.5)
+    assert float(polygamma(1, fit.df / 2)) == pytest.approx(e.var(ddof=1) - float(polygamma(1, 1.5)), rel=1e-9)
+    expected_mean = np.log(fit.variance) - float(polygamma(0, fit.df / 2)) + np.log(fit.df / 2)
+    assert e.mean() == pytest.approx(expected_mean, rel=1e-12)
+    # pure sampling noise around one σ²: the log-variance is not more spread than ψ'(d/2), so d0 = ∞ and s0² = mean
+    equal = 0.7 * rng.chisquare(6, 5_000) / 6
+    assert fit_f_prior(equal, 6) == FPrior(np.inf, pytest.approx(equal.mean()))
+    identical = np.full(20, 0.37)
+    assert fit_f_prior(identical, 2) == FPrior(np.inf, pytest.approx(0.37))
+
+
+def test_moderated_t_against_a_direct_computation(paired_samples):
+    rng = np.random.default_rng(5)
+    design = design_matrix(paired_samples, ["cell", "dex"])
+    variances, _ = _scaled_chi2_variances(rng, 2_000, 3, 6.0, 0.2)
+    responses = rng.normal(size=(2_000, 8)) * np.sqrt(variances)[:, None] + 3.0
+    fit = fit_linear_models(responses, design)
+    moderated = moderate(fit)
+    assert isinstance(moderated, ModeratedFit)
+    prior = fit_f_prior(fit.residual_variances, 3)
+    dex = fit.column("dex[T.trt]")
+    unscaled = np.linalg.inv(design.to_numpy().T @ design.to_numpy())[dex, dex]
+    for gene in (0, 17, 1_234):
+        posterior = (prior.df * prior.variance + 3 * fit.residual_variances[gene]) / (prior.df + 3)
+        t = fit.coefficients[gene, dex] / np.sqrt(posterior * unscaled)
+        assert moderated.posterior_variances[gene] == pytest.approx(posterior, rel=1e-12)
+        assert moderated.t_statistics[gene, dex] == pytest.approx(t, rel=1e-12)
+        assert moderated.p_values[gene, dex] == pytest.approx(2 * stats.t.sf(abs(t), prior.df + 3), rel=1e-9)
+    assert moderated.df_total == pytest.approx(prior.df + 3)
+    # posterior variances lie between s² and s0²: shrinkage, never overshoot
+    low, high = np.minimum(fit.residual_variances, prior.variance), np.maximum(fit.residual_variances, prior.variance)
+    assert np.all((moderated.posterior_variances >= low - 1e-15) & (moderated.posterior_variances <= high + 1e-15))
+    # the moderated contrast of one coefficient is that coefficient's moderated t
+    one = contrast(moderated, {"dex[T.trt]": 1.0})
+    np.testing.assert_allclose(one.t_statistic, moderated.t_statistics[:, dex], rtol=1e-12)
+    assert one.df_residual == moderated.df_total
+
+
+def test_moderated_null_p_values_are_uniform(paired_samples):
+    rng = np.random.default_rng(8)
+    design = design_matrix(paired_samples, ["cell", "dex"])
+    variances, _ = _scaled_chi2_variances(rng, 20_000, 3, 4.0, 0.5)
+    fit = fit_linear_models(rng.normal(size=(20_000, 8)) * np.sqrt(variances)[:, None], design)
+    p_values = moderate(fit).p_values[:, fit.column("dex[T.trt]")]
+    assert stats.kstest(p_values, "uniform").pvalue > 1e-3
+    assert abs(np.mean(p_values < 0.05) - 0.05) < 0.006
+
+
+def test_moderation_with_infinite_prior_df_uses_the_prior_variance_and_caps_the_df(paired_samples):
+    rng = np.random.default_rng(2)
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
+    # every gene gets the same residual vector (orthogonal to the design) on top of its own fitted values:
+    # identical s², no spread at all, so d0 = ∞
+    residual = rng.normal(size=8)
+    residual -= design @ np.linalg.lstsq(design, residual, rcond=None)[0]
+    responses = rng.normal(size=(300, 5)) @ design.T + residual
+    fit = fit_linear_models(responses, design)
+    moderated = moderate(fit)
+    assert np.isinf(moderated.prior.df)
+    np.testing.assert_allclose(moderated.posterior_variances, residual @ residual / 3, rtol=1e-10)
+    assert moderated.df_total == 300 * 3  # limma caps d0 + d at the pooled df
+    assert np.all(np.isfinite(moderated.p_values))
+
+
+def test_moderation_rescues_a_perfect_fit(paired_samples):
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
+    rng = np.random.default_rng(4)
+    responses = rng.normal(size=(50, 8))
+    responses[0] = design @ np.array([1.0, 0.2, -0.3, 0.4, 2.0])  # s² = 0 exactly
+    moderated = moderate(fit_linear_models(responses, design))
+    assert np.isfinite(moderated.t_statistics[0, -1]) and moderated.posterior_variances[0] > 0
+
+
+def _wls_inputs(rng, n_genes=6):
+    samples = pd.DataFrame(
+        {"cell": pd.Categorical(np.repeat(["a", "b", "c"], 4)), "dex": pd.Categorical(["u", "t"] * 6, ["u", "t"])}
+    )
+    design = design_matrix(samples, ["cell", "dex"]).to_numpy()
+    responses = rng.normal(4.0, 1.5, size=(n_genes, 12))
+    weights = rng.uniform(0.05, 9.0, size=(n_genes, 12))
+    return design, responses, weights
+
+
+def test_weighted_fit_matches_statsmodels_wls_per_gene():
+    design, responses, weights = _wls_inputs(np.random.default_rng(6))
+    fit = fit_linear_models(responses, design, weights=weights)
+    assert fit.unscaled_covariance.shape == (6, 4, 4)
+    for gene in range(6):
+        wls = sm.WLS(responses[gene], design, weights=weights[gene]).fit()
+        np.testing.assert_allclose(fit.coefficients[gene], wls.params, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(fit.standard_errors[gene], wls.bse, rtol=1e-10)
+        np.testing.assert_allclose(fit.t_statistics[gene], wls.tvalues, rtol=1e-10)
+        np.testing.assert_allclose(fit.p_values[gene], wls.pvalues, rtol=1e-8, atol=1e-15)
+        np.testing.assert_allclose(fit.residual_variances[gene], wls.scale, rtol=1e-10)
+        np.testing.assert_allclose(fit.unscaled_covariance[gene], wls.normalized_cov_params, rtol=1e-9, atol=1e-13)
+    c = np.array([0.0, 0.6, -1.3, 0.8])
+    result = contrast(fit, c)
+    for gene in range(6):
+        reference = sm.WLS(responses[gene], design, weights=weights[gene]).fit().t_test(c)
+        assert result.t_statistic[gene] == pytest.approx(reference.tvalue.item(), rel=1e-9)
+        assert result.standard_error[gene] == pytest.approx(reference.sd.item(), rel=1e-9)
+
+
+def test_unit_weights_give_the_ordinary_fit():
+    design, responses, _ = _wls_inputs(np.random.default_rng(9))
+    ordinary = fit_linear_models(responses, design)
+    weighted = fit_linear_models(responses, design, weights=np.ones_like(responses))
+    np.testing.assert_allclose(weighted.coefficients, ordinary.coefficients, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(weighted.standard_errors, ordinary.standard_errors, rtol=1e-12)
+    np.testing.assert_allclose(moderate(weighted).t_statistics, moderate(ordinary).t_statistics, rtol=1e-10)
+
+
+def test_voom_weights_follow_the_negative_binomial_variance():
+    # NB counts with known α: Var(log2 K) ≈ (1/μ + α)/ln(2)² (delta method), so √s ≈ that to the power 1/4;
+    # the lowess trend must follow it where counts are large enough for the delta method
+    rng = np.random.default_rng(12)
+    n_genes, dispersion = 4_000, 0.05
+    samples = pd.DataFrame({"group": pd.Categorical(np.repeat(["a", "b"], 6))})
+    design = design_matrix(samples, ["group"])
+    means = np.exp(rng.uniform(np.log(20), np.log(5e3), n_genes))
+    library = rng.uniform(0.8, 1.25, 12)
+    mu = means[:, None] * library[None, :]
+    counts = rng.negative_binomial(1 / dispersion, 1 / (1 + dispersion * mu))
+    voom = voom_weights(counts, design.to_numpy())
+    grid = np.quantile(voom.mean_log_count, [0.2, 0.5, 0.8])
+    count_scale = 2.0**grid  # the average log2 count is on the counts scale (+ log2 of a 1e-6 library)
+    expected = ((1 / count_scale + dispersion) / np.log(2) ** 2) ** 0.25
+    np.testing.assert_allclose(voom.trend(grid), expected, rtol=0.06)
+    # weights are 1 / trend(fitted log count)^4 and grow with the expression level
+    assert voom.weights.shape == counts.shape and np.all(voom.weights > 0)
+    low, high = np.argmin(means), np.argmax(means)
+    assert voom.weights[high].mean() > 1.5 * voom.weights[low].mean()  # variance ratio (1/20 + α)/(1/5000 + α) ≈ 2
+    reference_log_cpm = np.log2((counts + 0.5) / (counts.sum(axis=0) + 1) * 1e6)
+    np.testing.assert_allclose(voom.log_cpm, reference_log_cpm, rtol=1e-12)
+
+
+def test_voom_keeps_labels_and_checks_them():
+    rng = np.random.default_rng(1)
+    samples = pd.DataFrame({"group": pd.Categorical(np.repeat(["a", "b"], 3))}, index=[f"s{i}" for i in range(6)])
+    design = design_matrix(samples, ["group"])
+    counts = pd.DataFrame(rng.poisson(50, size=(40, 6)), columns=samples.index, index=[f"g{i}" for i in range(40)])
+    voom = voom_weights(counts, design)
+    assert isinstance(voom.weights, pd.DataFrame) and voom.weights.index.equals(counts.index)
+    fit = fit_linear_models(voom.log_cpm, design, weights=voom.weights)
+    assert fit.gene_names == tuple(counts.index)
+    with pytest.raises(ValueError, match="different order"):
+        voom_weights(counts, design.iloc[::-1])
+    with pytest.raises(ValueError, match="weights.columns"):
+        fit_linear_models(voom.log_cpm, design, weights=voom.weights.iloc[:, ::-1])
+
+
+def test_empirical_bayes_bad_inputs_raise(paired_samples, genes_by_samples):
+    with pytest.raises(ValueError, match="values must be positive"):
+        trigamma_inverse([0.3, -1.0])
+    with pytest.raises(ValueError, match="values contains NaN"):
+        trigamma_inverse(np.nan)
+    with pytest.raises(TypeError, match="values must be numeric"):
+        trigamma_inverse("1.0")
+    with pytest.raises(TypeError, match="max_iter"):
+        trigamma_inverse(1.0, max_iter=2.5)
+    with pytest.raises(ValueError, match="variances must be non-negative"):
+        fit_f_prior([0.2, -0.1, 0.4], 3)
+    with pytest.raises(ValueError, match="variances must be a 1-D"):
+        fit_f_prior(np.ones((3, 2)), 3)
+    with pytest.raises(ValueError, match="at least two"):
+        fit_f_prior([0.2], 3)
+    with pytest.raises(ValueError, match="df must be positive"):
+        fit_f_prior([0.2, 0.3], 0)
+    with pytest.raises(TypeError, match="df must be a real number"):
+        fit_f_prior([0.2, 0.3], "3")
+    with pytest.raises(ValueError, match="half of variances are exactly zero"):
+        fit_f_prior([0.0, 0.0, 0.0, 0.4], 3)
+    with pytest.raises(TypeError, match="fit must be a LinearModelFit"):
+        moderate(genes_by_samples)
+
+
+def test_weights_and_voom_bad_inputs_raise(paired_samples, genes_by_samples):
+    design = design_matrix(paired_samples, ["cell", "dex"]).to_numpy()
+    with pytest.raises(ValueError, match="weights must have the shape"):
+        fit_linear_models(genes_by_samples, design, weights=np.ones((12, 7)))
+    with pytest.raises(ValueError, match="weights must be positive"):
+        fit_linear_models(genes_by_samples, design, weights=np.zeros((12, 8)))
+    with pytest.raises(ValueError, match="weights contains NaN"):
+        fit_linear_models(genes_by_samples, design, weights=np.full((12, 8), np.nan))
+    with pytest.raises(TypeError, match="weights must be numeric"):
+        fit_linear_models(genes_by_samples, design, weights=np.full((12, 8), "1"))
+    counts = np.random.default_rng(0).poisson(30, size=(20, 8))
+    with pytest.raises(ValueError, match="counts contains negative"):
+        voom_weights(counts - 40, design)
+    with pytest.raises(ValueError, match="counts contains non-integer"):
+        voom_weights(counts + 0.5, design)
+    with pytest.raises(ValueError, match="span must be at most 1"):
+        voom_weights(counts, design, span=1.5)
+    with pytest.raises(ValueError, match="design has 8 rows"):
+        voom_weights(counts[:, :6], design)
+    with pytest.raises(ValueError, match="no counts at all"):
+        voom_weights(np.column_stack([counts[:, :7], np.zeros(20, int)]), design)
