@@ -5,24 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import not_attempted as _not_attempted
+from conftest import rejects as _rejects
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from utils.checks import adaptive_methods as checks
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
-
-
-def _not_attempted(check, answer, capsys):
-    assert check(answer) is False
-    assert "not attempted" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: one Adam step

@@ -3,19 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 from scipy.special import logsumexp, softmax
 
 from utils.checks import classification_information_theory as checks
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 def _stub(*args):

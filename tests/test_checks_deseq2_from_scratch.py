@@ -3,22 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 from scipy import stats
 from scipy.special import polygamma
 
 from utils.checks import deseq2_from_scratch as checks
 from utils.data import load_pasilla
 from utils.deseq import deseq, independent_filtering, lfc_shrink, wald_test
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: the prior width

@@ -5,21 +5,13 @@ import warnings
 import numpy as np
 import statsmodels.api as sm
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 from scipy import stats
 from scipy.optimize import minimize_scalar
 
 from utils.checks import empirical_bayes as checks
 from utils.dispersion import adjusted_log_likelihood
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: posterior variance

@@ -3,19 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 
 from utils.checks import gradient_descent as checks
 from utils.data import load_pbmc, normalize_log1p
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: optimal step and rate

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 
 from utils.checks import gradients_derivatives as checks
 
@@ -13,16 +15,6 @@ def _ex1_gradient(x, y, z):
 
 def _ex2_gradient(x, y):
     return np.array([2 * x - y, -x + 2 * y])
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 GENERIC_EXCLUDED = (0.0, 1.0, -1.0, 2.0, -2.0)

@@ -3,22 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 from scipy.optimize import minimize
 from scipy.stats import gmean
 from torch.autograd.functional import hessian
 
 from utils.checks import hessian_newton as checks
 from utils.data import load_pasilla
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: Hessian of x³y + exp(xy) at (1, 0)

@@ -6,16 +6,13 @@ import numpy as np
 import pytest
 import scipy.optimize
 import torch
+from conftest import accepts as _accepts
+from conftest import not_attempted as _not_attempted
 from scipy import stats
 from scipy.special import factorial, gammaln
 from sklearn.linear_model import Lasso, Ridge
 
 from utils.checks import likelihood_mle_map as checks
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
 
 
 def _rejects(check, answer, capsys, named=None):
@@ -25,11 +22,6 @@ def _rejects(check, answer, capsys, named=None):
     if named is not None:
         assert named in out, out
     return out
-
-
-def _not_attempted(check, answer, capsys):
-    assert check(answer) is False
-    assert "not attempted" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: the NB log-pmf in (μ, α)

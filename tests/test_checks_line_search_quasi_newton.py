@@ -3,22 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import rejects as _rejects
 
 from utils.checks import line_search_quasi_newton as checks
 from utils.data import load_pasilla
 from utils.dispersion import fit_dispersions, moments_dispersions
 from utils.glm import fit_nb_glm, size_factors_median_of_ratios
 from utils.linear_models import design_matrix
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: the Armijo test

@@ -5,23 +5,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import not_attempted as _not_attempted
+from conftest import rejects as _rejects
 
 from utils.checks import training_deep_networks as checks
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
-
-
-def _not_attempted(check, answer, capsys):
-    assert check(answer) is False
-    assert "not attempted" in capsys.readouterr().out
 
 
 def _stub(*args):

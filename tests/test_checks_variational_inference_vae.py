@@ -3,26 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from conftest import accepts as _accepts
+from conftest import not_attempted as _not_attempted
+from conftest import rejects as _rejects
 from scipy import stats
 from scipy.special import gammaln
 
 from utils.checks import variational_inference_vae as checks
 from utils.models import gaussian_kl, nb_log_likelihood
-
-
-def _accepts(check, answer, capsys):
-    assert check(answer) is True
-    assert "✓" in capsys.readouterr().out
-
-
-def _rejects(check, answer, capsys):
-    assert check(answer) is False
-    assert "✗" in capsys.readouterr().out
-
-
-def _not_attempted(check, answer, capsys):
-    assert check(answer) is False
-    assert "not attempted" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 1: the NB log-probability

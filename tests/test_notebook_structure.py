@@ -1,4 +1,4 @@
-"""Static checks of every notebook's anatomy (CONTRIBUTING.md, "Add a notebook"), so that a new notebook is held to them."""
+"""Static checks of every notebook's anatomy (CONTRIBUTING.md, "Add a notebook"), so new notebooks are held to it."""
 
 import json
 import re
