@@ -14,6 +14,8 @@ The last line is the verdict on the target: at least 30x faster with the agreeme
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import time
 import tracemalloc
@@ -38,7 +40,8 @@ def run_pydeseq2(counts: pd.DataFrame, samples: pd.DataFrame, design: str, contr
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.ds import DeseqStats
 
-    with warnings.catch_warnings():
+    # PyDESeq2 reports progress on stderr (kept) and prints its results table on stdout (dropped)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         dds = DeseqDataSet(counts=counts.T, metadata=samples, design=design.replace(" ", ""), n_cpus=1, quiet=quiet)
         dds.deseq2()
@@ -189,7 +192,7 @@ def main() -> int:
     coefficient = [c for c in dds.varm["LFC"].columns if c.startswith(f"{contrast[0]}[T.{contrast[1]}")][0]
     print("PyDESeq2 lfc_shrink, its progress:", file=sys.stderr)
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         stats.lfc_shrink(coeff=coefficient)
     theirs_shrink = time.perf_counter() - start
