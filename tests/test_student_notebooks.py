@@ -1,10 +1,16 @@
-"""The student version of every notebook (solutions removed, outputs cleared) must run top to bottom.
+"""The student hand-out (`make student`) is self-contained, and every student notebook runs from it.
 
-The copies are written by tools/make_student.py, the same code `make student` runs, into a temporary folder,
-then executed with a fresh kernel. In the student version every exercise check must say "not attempted yet".
+tools/make_student.py, the code `make student` runs, writes the bundle (solution-free notebooks with outputs
+cleared, utils/, data/, requirements, a Makefile and a README for students) and zips it. The zip is unpacked
+into a temporary folder and each notebook is executed there with a fresh kernel whose `utils` is the bundle's
+own copy (PYTHONPATH points at the unpacked bundle, ahead of the repository's editable install; a last cell
+prints `utils.__file__` to prove it). In the student version every exercise check must say "not attempted yet".
 """
 
 import importlib.util
+import os
+import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,27 +24,83 @@ make_student = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_student)
 
 NOTEBOOKS = make_student.curriculum_notebooks()
+REQUIRED = [
+    "README.md",
+    "Makefile",
+    "requirements.txt",
+    "constraints.txt",
+    "pyproject.toml",
+    "environment.yml",
+    "LICENSE",
+    "utils/__init__.py",
+    "utils/checks/core.py",
+    "data/SHA256SUMS",
+    "data/README.md",
+    ".jupyter/lab/settings/overrides.json",
+    "tools/install_jupyter_settings.py",
+]
 
 
 def _source(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """The student zip, written by make_student and unpacked; returns the unpacked bundle's root."""
+    workdir = tmp_path_factory.mktemp("handout")
+    archive = make_student.write_bundle(workdir / "student")
+    unpacked = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(archive) as handout:
+        handout.extractall(unpacked)
+    return unpacked / "student"
+
+
 def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found under phase*/"
 
 
+def test_the_bundle_holds_what_the_notebooks_need(bundle):
+    missing = [name for name in REQUIRED if not (bundle / name).exists()]
+    assert not missing, f"the student bundle lacks {missing}"
+    assert not list(bundle.rglob("__pycache__")) and not list(bundle.rglob("*.egg-info"))
+    assert "make lab" in (bundle / "README.md").read_text() and "lab:" in (bundle / "Makefile").read_text()
+    for path in NOTEBOOKS:
+        assert (bundle / path.relative_to(ROOT)).exists(), f"{path.name} is missing from the bundle"
+
+
+def test_no_prose_points_at_a_solution_cell(bundle):
+    pointers = []
+    for path in sorted(bundle.rglob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                sentences = make_student.SENTENCE.findall(cell.source)
+                pointers += [f"{path.name}: {s.strip()!r}" for s in sentences if make_student._points_at_solution(s)]
+    assert not pointers, "\n".join(pointers)
+
+
+def test_the_solution_pointer_is_rewritten():
+    text = "Run the check. The solution is in the\ncollapsed cell below the check.\n\nThe cell below prints it."
+    assert make_student.without_solution_pointers(text) == (
+        f"Run the check. {make_student.STUDENT_SENTENCE}\n\nThe cell below prints it."
+    )
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
-def test_student_version_runs_without_solutions(path, tmp_path):
-    (target,) = make_student.write_student_versions(tmp_path, [path])
+def test_student_version_runs_from_the_unpacked_bundle(path, bundle):
+    target = bundle / path.relative_to(ROOT)
     notebook = nbformat.read(target, as_version=4)
     assert not [c for c in notebook.cells if "solution" in c.metadata.get("tags", [])]
     assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
 
+    notebook.cells.append(nbformat.v4.new_code_cell("import utils\nprint(utils.__file__)"))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(bundle), os.environ.get("PYTHONPATH", "")])}
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(target.parent)}}
-    ).execute()
+    ).execute(env=environment)
 
+    imported_from = Path(notebook.cells[-1].outputs[0]["text"].strip())
+    assert imported_from.is_relative_to(bundle), f"utils came from {imported_from}, not from the bundle"
     check_cells = [c for c in notebook.cells if c.cell_type == "code" and _source(c).lstrip().startswith("checks.ex")]
     assert len(check_cells) >= 3, "expected at least three exercise check cells"
     for cell in check_cells:

@@ -1,0 +1,187 @@
+"""The book, as a reader's browser shows it: built from the committed notebooks and opened in headless Chromium.
+
+The book is built by tools/build_book.py (what `make book` runs). Chromium (Debian's `chromium` and
+`chromium-driver`, through Selenium) opens the landing page and every notebook page from disk, with every
+host name but localhost unresolvable (and, under `make test`, with the network cut), and the test asserts:
+no console errors, every image loaded and described by alt text, no raw TeX left (MathJax output present),
+sidebar and "Next" links that resolve, a search that finds "Cholesky", and solutions hidden until toggled.
+
+Without Chromium the browser part is skipped with a message saying how to run it; under CI=true a missing
+browser is a failure, so CI cannot pass without having looked at the pages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+build_book = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_book)
+curriculum_map = build_book.curriculum_map
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+RAW_TEX = re.compile(r"\$\$?[^$\n]*\\[A-Za-z]+[^$\n]*\$\$?")
+HOW_TO_RUN = (
+    "the browser test of the book did not run: Chromium and ChromeDriver were not found. Install them "
+    "(Debian/Ubuntu: `sudo apt-get install chromium chromium-driver`; elsewhere Chrome + a matching chromedriver "
+    "on PATH, or set CHROMIUM=/path/to/chrome CHROMEDRIVER=/path/to/chromedriver) and rerun "
+    "`.venv/bin/pytest tests/test_book.py`."
+)
+
+
+def _find_browser() -> tuple[str, str] | None:
+    browser = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    if os.environ.get("BOOK_REUSE") and (build_book.HTML / "index.html").exists():
+        return build_book.HTML  # while working on this test: reuse the last build
+    html = build_book.build(quiet=True)
+    assert (html / "index.html").exists()
+    return html
+
+
+@pytest.fixture(scope="module")
+def browser():
+    found = _find_browser()
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but " + HOW_TO_RUN.split(": ", 1)[1])
+        pytest.skip(HOW_TO_RUN)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--allow-file-access-from-files",
+        # no host resolves: a page that needs the network (a CDN) fails here even where the network is up
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=found[1]), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _open(driver, page: Path) -> list[dict]:
+    """Load ``page``, wait for MathJax to finish, return the console messages of level SEVERE."""
+    driver.get_log("browser")  # drop messages of the previous page
+    driver.get(page.as_uri())
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const wait = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)"
+        "  ? MathJax.startup.promise.then(() => done(true), () => done(false))"
+        "  : (document.readyState === 'complete' && !document.querySelector('.math') ? done(true)"
+        "  : setTimeout(wait, 100));"
+        "wait();"
+    )
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def _pages(site: Path) -> list[Path]:
+    return [site / "index.html"] + [site / nb.path.with_suffix(".html") for nb in curriculum_map.all_notebooks()]
+
+
+def _resolves(href: str) -> bool:
+    parsed = urlparse(href)
+    return parsed.scheme != "file" or Path(unquote(parsed.path)).exists()
+
+
+def test_every_page_renders_offline(site, browser):
+    problems = []
+    pages = _pages(site)
+    for page in pages:
+        name = page.relative_to(site).as_posix()
+        assert page.exists(), f"{name} was not built"
+        errors = _open(browser, page)
+        problems += [f"{name}: console error {entry['message'][:200]}" for entry in errors]
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0, i.alt]);"
+        )
+        problems += [f"{name}: image {src} did not load" for src, loaded, _ in images if not loaded]
+        problems += [f"{name}: image {src} has no alt text" for src, _, alt in images if not (alt or "").strip()]
+        text = browser.execute_script(
+            "const main = document.querySelector('main') || document.body;"
+            "const copy = main.cloneNode(true);"
+            "copy.querySelectorAll('pre, code, script, mjx-container, .highlight').forEach(e => e.remove());"
+            "return copy.innerText;"
+        )
+        problems += [f"{name}: raw TeX left: {m!r}" for m in RAW_TEX.findall(text)[:3]]
+        if page.name != "index.html":
+            typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+            if not typeset:
+                problems.append(f"{name}: no MathJax output (is MathJax vendored and loading?)")
+        links = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.bd-sidebar-primary a.reference.internal')).map(a => a.href);"
+        )
+        if not links:
+            problems.append(f"{name}: no sidebar links")
+        problems += [f"{name}: sidebar link {href} does not resolve" for href in links if not _resolves(href)]
+    assert not problems, "\n".join(problems)
+
+
+def test_next_lines_are_links_that_resolve(site, browser):
+    notebooks = curriculum_map.all_notebooks()
+    for here, there in zip(notebooks, notebooks[1:], strict=False):
+        _open(browser, site / here.path.with_suffix(".html"))
+        hrefs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('main p')).filter(p => p.innerText.startsWith('Next:'))"
+            ".flatMap(p => Array.from(p.querySelectorAll('a')).map(a => a.href));"
+        )
+        assert hrefs, f"{here.path}: the Next line has no link"
+        target = Path(unquote(urlparse(hrefs[0]).path))
+        assert target == (site / there.path.with_suffix(".html")).resolve(), f"{here.path}: Next goes to {target}"
+
+
+def test_search_finds_a_known_term(site, browser):
+    _open(browser, site / "search.html")
+    browser.get((site / "search.html").as_uri() + "?q=Cholesky")
+    results = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; let tries = 0;"
+        "const poll = () => { const n = document.querySelectorAll('#search-results li').length;"
+        "  if (n || ++tries > 100) done(n); else setTimeout(poll, 100); }; poll();"
+    )
+    assert results > 0, "searching the book for 'Cholesky' found nothing"
+
+
+def test_solutions_are_hidden_until_toggled(site, browser):
+    from selenium.webdriver.common.by import By
+
+    notebook = curriculum_map.all_notebooks()[0]
+    _open(browser, site / notebook.path.with_suffix(".html"))
+    solutions = browser.find_elements(By.CSS_SELECTOR, "details.hide")
+    assert len(solutions) >= 3, "expected at least three collapsed solution cells"
+    for details in solutions:
+        assert details.get_attribute("open") is None
+        assert "Show solution" in details.find_element(By.TAG_NAME, "summary").text
+        assert not details.find_element(By.CSS_SELECTOR, ".cell_input").is_displayed()
+    summary = solutions[0].find_element(By.TAG_NAME, "summary")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+    code = solutions[0].find_element(By.CSS_SELECTOR, ".cell_input")
+    assert code.is_displayed() and "assert checks.ex" in code.text

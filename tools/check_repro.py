@@ -1,0 +1,111 @@
+"""Execute every notebook twice, each time from a fresh kernel, and compare the text outputs (`make check-repro`).
+
+Usage: python tools/check_repro.py [NOTEBOOK ...]
+
+Both runs execute a copy in memory (the committed file is never written), with the notebook's folder as the
+working directory, as nbval does. Per code cell the text outputs (streams, ``text/plain`` results, error
+names) are compared after masking what legitimately varies between runs: timings, memory addresses,
+progress-bar rates and speed-up ratios such as ``152x`` (the patterns of ``tests/nbval_sanitize.cfg`` plus a
+few more). Figures are not compared.
+A difference means a notebook is not reproducible: an unseeded random draw, an order that depends on a hash,
+a result that depends on thread timing. Exits 1 and prints the first differing lines per notebook.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTRA_MASKS = [
+    (r"\d+(\.\d+)?\s*(ms|µs|us|ns|s|sec|seconds|min)\b", "TIME"),
+    (r"\d+(\.\d+)?\s*(it/s|s/it)", "RATE"),
+    (r"\[\d\d:\d\d<[^\]]*\]", "[ELAPSED]"),
+    (r"\d+(\.\d+)?\s*[x×](?![\w×])", "RATIO"),  # a speed-up: a ratio of two timings
+    (r"/tmp/ipykernel_\d+/\d+\.py", "/tmp/ipykernel/CELL.py"),
+]
+
+
+def _masks() -> list[tuple[re.Pattern, str]]:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "tests" / "nbval_sanitize.cfg", encoding="utf-8")
+    pairs = [(parser[s]["regex"], parser[s]["replace"]) for s in parser.sections()]
+    return [(re.compile(pattern), replacement) for pattern, replacement in pairs + EXTRA_MASKS]
+
+
+MASKS = _masks()
+
+
+def mask(text: str) -> str:
+    for pattern, replacement in MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def text_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    """One masked string per code cell: what it printed and returned, as text."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        parts = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type in ("execute_result", "display_data"):
+                plain = output.get("data", {}).get("text/plain", "")
+                if not plain.startswith("<Figure size"):
+                    parts.append(plain)
+            elif output.output_type == "error":
+                parts.append(f"{output.ename}: {output.evalue}")
+        cells.append(mask("".join(parts)))
+    return cells
+
+
+def execute(path: Path) -> list[str]:
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    return text_outputs(notebook)
+
+
+def compare(path: Path) -> list[str]:
+    first, second = execute(path), execute(path)
+    differences = []
+    for index, (one, two) in enumerate(zip(first, second, strict=True)):
+        if one != two:
+            lines = [(a, b) for a, b in zip(one.splitlines(), two.splitlines(), strict=False) if a != b]
+            a, b = lines[0] if lines else (one[-200:], two[-200:])
+            differences.append(
+                f"  code cell {index + 1}: run 1 {a!r}\n  {' ' * len(str(index + 1))}            run 2 {b!r}"
+            )
+    return differences
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a).resolve() for a in argv] or sorted(
+        p for p in ROOT.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
+    failed = 0
+    for path in paths:
+        started = time.perf_counter()
+        differences = compare(path)
+        seconds = time.perf_counter() - started
+        verdict = "reproducible" if not differences else f"{len(differences)} cell(s) differ"
+        print(f"{path.relative_to(ROOT)}: {verdict} (two runs, {seconds:.0f} s)", flush=True)
+        for line in differences:
+            print(line)
+        failed += bool(differences)
+    print(f"{len(paths) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
