@@ -184,4 +184,9 @@ def test_solutions_are_hidden_until_toggled(site, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
     summary.click()
     code = solutions[0].find_element(By.CSS_SELECTOR, ".cell_input")
-    assert code.is_displayed() and "assert checks.ex" in code.text
+    # the toggle opens the <details> with a short animation: wait for it (up to 10 s) instead of racing it
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10).until(lambda _: code.is_displayed())
+    assert solutions[0].get_attribute("open") is not None
+    assert "assert checks.ex" in code.text
