@@ -500,7 +500,9 @@ def cooks_outliers(counts: np.ndarray, cooks: np.ndarray, design: np.ndarray) ->
 
     A gene is flagged when a sample in a cell of at least 3 replicates has a Cook's distance above the 0.99
     quantile of :math:`F(p, m-p)`, unless 3 or more samples have a larger count than the sample with the largest
-    distance. (With no cell of 3 replicates, as in pasilla, nothing is flagged.)
+    distance. (With no cell of 3 replicates, as in pasilla, nothing is flagged.) DESeq2 also replaces an
+    outlying count in a cell of 7 or more replicates by the cell's trimmed mean and refits the gene
+    (``minReplicatesForReplace``); that step is not implemented here: such genes keep their flag and NA p-value.
     """
     n_samples, n_coefficients = design.shape
     cutoff = stats.f.ppf(COOKS_QUANTILE, n_coefficients, n_samples - n_coefficients)
