@@ -29,6 +29,8 @@ EXTRA_MASKS = [
     (r"\[\d\d:\d\d<[^\]]*\]", "[ELAPSED]"),
     (r"\d+(\.\d+)?\s*[x×](?![\w×])", "RATIO"),  # a speed-up: a ratio of two timings
     (r"/tmp/ipykernel_\d+/\d+\.py", "/tmp/ipykernel/CELL.py"),
+    (r"\d+(\.\d+)?\s*F\b", "N F"),  # a timing in units of one function evaluation (1.1/04)
+    (r"(fitted log-log slope) \d+(\.\d+)?", r"\1 SLOPE"),  # the slope of timings against size (1.2/01)
 ]
 
 

@@ -1,0 +1,21 @@
+"""tools/check_repro.py masks what legitimately changes between two runs (timings) and nothing else."""
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import check_repro  # noqa: E402
+
+
+def test_timings_and_their_ratios_are_masked():
+    first = "one F 0.21 ms; Jacobian by jacfwd 106.8 F, by jacrev   5.5 F; 170x faster; fitted log-log slope 3.47"
+    second = "one F 0.30 ms; Jacobian by jacfwd 59.3 F, by jacrev   6.0 F; 152x faster; fitted log-log slope 2.45"
+    assert check_repro.mask(first) == check_repro.mask(second)
+
+
+def test_results_are_not_masked():
+    # numbers that are results, not timings, must still be compared
+    for line in ("log-log slope of error against kappa: 2.0", "rate 0.980198", "F = 12.5", "padj < 0.1: 1404 genes"):
+        assert check_repro.mask(line) == line
+    assert check_repro.mask("error slope 1.03") != check_repro.mask("error slope 1.07")
