@@ -19,3 +19,22 @@ def test_results_are_not_masked():
     for line in ("log-log slope of error against kappa: 2.0", "rate 0.980198", "F = 12.5", "padj < 0.1: 1404 genes"):
         assert check_repro.mask(line) == line
     assert check_repro.mask("error slope 1.03") != check_repro.mask("error slope 1.07")
+
+
+def test_a_timed_cell_is_compared_without_its_numbers():
+    import nbformat
+
+    def notebook(printed: str, source: str):
+        cell = nbformat.v4.new_code_cell(source, outputs=[nbformat.v4.new_output("stream", text=printed)])
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    timed = "seconds = compare_times(functions)\nprint(slope)"
+    first = check_repro.text_outputs(notebook("one solve, n = 100-400: slope 0.85\n", timed))
+    second = check_repro.text_outputs(notebook("one solve, n = 100-400: slope 0.54\n", timed))
+    assert first == second
+    other = check_repro.text_outputs(notebook("something else entirely 0.54\n", timed))
+    assert other != first  # the text is still compared
+    untimed = "print(slope)"
+    assert check_repro.text_outputs(notebook("slope 0.85\n", untimed)) != check_repro.text_outputs(
+        notebook("slope 0.54\n", untimed)
+    )

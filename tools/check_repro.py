@@ -6,7 +6,10 @@ Both runs execute a copy in memory (the committed file is never written), with t
 working directory, as nbval does. Per code cell the text outputs (streams, ``text/plain`` results, error
 names) are compared after masking what legitimately varies between runs: timings, memory addresses,
 progress-bar rates and speed-up ratios such as ``152x`` (the patterns of ``tests/nbval_sanitize.cfg`` plus a
-few more). Figures are not compared.
+few more). In a cell that measures time (it calls ``compare_times``, ``best_time``, ``perf_counter`` or
+``timeit``, or uses values named ``*_times``/``timings``) every number is masked and only the text is compared:
+slopes and ratios of timings vary from run to run, and such a cell's results are asserted by the notebook's
+self-checks. Figures are not compared.
 A difference means a notebook is not reproducible: an unseeded random draw, an order that depends on a hash,
 a result that depends on thread timing. Exits 1 and prints the first differing lines per notebook.
 """
@@ -50,12 +53,20 @@ def mask(text: str) -> str:
     return text
 
 
+TIMED_CELL = re.compile(r"\b(compare_times|best_time|perf_counter|timeit|timings|\w+_times)\b")
+"""A cell that measures time: everything it prints derived from timings (ratios, slopes, per-call costs) varies
+between runs, so its numbers (and the padding their widths change) are masked and only its text is compared;
+its results are asserted elsewhere. A cell that computes from timings names them ``*_times`` or ``timings``."""
+NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
 def text_outputs(notebook: nbformat.NotebookNode) -> list[str]:
-    """One masked string per code cell: what it printed and returned, as text."""
+    """One masked string per code cell: what it printed and returned, as text (numbers masked in timed cells)."""
     cells = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        timed = bool(TIMED_CELL.search(cell.source))
         parts = []
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
@@ -66,7 +77,8 @@ def text_outputs(notebook: nbformat.NotebookNode) -> list[str]:
                     parts.append(plain)
             elif output.output_type == "error":
                 parts.append(f"{output.ename}: {output.evalue}")
-        cells.append(mask("".join(parts)))
+        text = mask("".join(parts))
+        cells.append(re.sub(r"[ \t]+", " ", NUMBER.sub("N", text)) if timed else text)
     return cells
 
 
