@@ -38,3 +38,24 @@ def test_a_timed_cell_is_compared_without_its_numbers():
     assert check_repro.text_outputs(notebook("slope 0.85\n", untimed)) != check_repro.text_outputs(
         notebook("slope 0.54\n", untimed)
     )
+
+
+def test_a_progress_bar_is_compared_by_its_final_screen():
+    import nbformat
+
+    def notebook(*streams):
+        outputs = [nbformat.v4.new_output("stream", name=name, text=text) for name, text in streams]
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("train()", outputs=outputs)])
+
+    # tqdm(leave=False) redraws as often as the clock allows, then blanks its line: runs differ only in between
+    bar = "\rtraining:   5%|▌  | 2/40"
+    blank = "\r" + " " * 30 + "\r"
+    first = notebook(("stderr", bar + "\rtraining:  50%|███ | 20/40"), ("stdout", "ELBO -648.7\n"), ("stderr", blank))
+    second = notebook(("stderr", "\rtraining:   8%|▊  | 3/40"), ("stdout", "ELBO -648.7\n"), ("stderr", blank))
+    assert check_repro.text_outputs(first) == check_repro.text_outputs(second)
+    # what stays on screen is still compared
+    kept = notebook(("stderr", bar + "\n"), ("stdout", "ELBO -648.7\n"))
+    assert check_repro.text_outputs(kept) != check_repro.text_outputs(first)
+    changed = notebook(("stderr", bar), ("stdout", "ELBO -650.1\n"), ("stderr", blank))
+    assert check_repro.text_outputs(changed) != check_repro.text_outputs(first)
+    assert check_repro.render_carriage_returns("abcdef\rXY") == "XYcdef"

@@ -60,24 +60,41 @@ its results are asserted elsewhere. A cell that computes from timings names them
 NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
+def render_carriage_returns(text: str) -> str:
+    """What a terminal shows for ``text``: a carriage return moves back to the start of the line and what follows
+    overwrites it. A progress bar redraws itself with ``\r`` as often as the clock allows, so the intermediate
+    states it wrote depend on timing; only the final screen is reproducible."""
+    lines = []
+    for line in text.split("\n"):
+        shown = ""
+        for segment in line.split("\r"):
+            shown = segment + shown[len(segment) :]
+        lines.append(shown.rstrip())
+    return "\n".join(lines)
+
+
 def text_outputs(notebook: nbformat.NotebookNode) -> list[str]:
-    """One masked string per code cell: what it printed and returned, as text (numbers masked in timed cells)."""
+    """One masked string per code cell: what it printed and returned, as text (numbers masked in timed cells).
+    Each stream (stdout, stderr) is gathered and rendered as a terminal shows it; their interleaving, which
+    depends on when each was flushed, is not compared."""
     cells = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         timed = bool(TIMED_CELL.search(cell.source))
+        streams: dict[str, str] = {}
         parts = []
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
-                parts.append(output.text)
+                streams[output.name] = streams.get(output.name, "") + output.text
             elif output.output_type in ("execute_result", "display_data"):
                 plain = output.get("data", {}).get("text/plain", "")
                 if not plain.startswith("<Figure size"):
                     parts.append(plain)
             elif output.output_type == "error":
                 parts.append(f"{output.ename}: {output.evalue}")
-        text = mask("".join(parts))
+        rendered = [render_carriage_returns(streams[name]) for name in sorted(streams)]
+        text = mask("".join(rendered + parts))
         cells.append(re.sub(r"[ \t]+", " ", NUMBER.sub("N", text)) if timed else text)
     return cells
 
