@@ -5,11 +5,10 @@ Each stage is compared twice where that tells two things apart:
 
 - on PyDESeq2's own inputs (its gene-wise dispersions, trend, prior, final dispersions, p-values): the same
   algorithm must give the same numbers, tightly;
-- end to end: our pipeline from the counts. Here ~1.4 % of genes have gene-wise dispersions in the flat part of
-  the Cox–Reid likelihood near alpha = 0, where the slope in log alpha vanishes and where PyDESeq2's L-BFGS-B
-  stops is a matter of its path (our adjusted likelihood is at least as high, up to the optimisers' stopping
-  tolerance). They shift the trend (a0 by ~2 %) and the prior width (~5 %), so end-to-end agreement is looser,
-  and measured.
+- end to end: our pipeline from the counts. The dispersion searches are PyDESeq2's (L-BFGS-B, a grid where it
+  fails), vectorised; 25 genes (0.2 %) still differ, all starting on the floor alpha = 1e-8 where PyDESeq2's
+  plain-arithmetic likelihood rounds at ~1e-7 and so decides whether its line search fails. They move the trend
+  (a0 by ~0.6 %) and the prior width (~2 %), so end-to-end agreement is looser, and measured.
 """
 
 import warnings
@@ -89,22 +88,26 @@ def test_starting_dispersions_match(inputs):
     np.testing.assert_allclose(inputs["start"], inputs["var"]["_MoM_dispersions"].to_numpy(), rtol=1e-10)
 
 
-def test_genewise_dispersions_match_or_reach_a_higher_likelihood(ours, inputs):
+def test_genewise_dispersions_match_and_every_difference_is_pydeseq2s_own_rounding(ours, inputs):
     theirs = inputs["var"]["genewise_dispersions"].to_numpy()
     mine = ours["genewise_dispersion"].to_numpy()[inputs["nonzero"]]
     difference = np.abs(np.log(mine) - np.log(theirs))
-    assert np.median(difference) <= 1e-4
+    assert np.median(difference) <= 1e-6  # measured 2.7e-9: the same L-BFGS-B, step for step
     beyond = np.flatnonzero(difference > 1e-2)
-    assert len(beyond) < 0.02 * len(mine)  # measured: 174 of 12,359
-    counts, means, design = inputs["counts"][beyond], inputs["means"][beyond], inputs["design"]
-    at_ours = adjusted_log_likelihood(counts, means, design, np.log(mine[beyond])).value
-    at_theirs = adjusted_log_likelihood(counts, means, design, np.log(theirs[beyond])).value
-    # at least as high, up to what both optimisers' stopping test allows on the flat stretch (a slope below 1e-5
-    # in log alpha over a step of order 1: measured, one gene 3e-6 lower)
-    assert np.all(at_ours >= at_theirs - 1e-5), "a gene where PyDESeq2 found a clearly higher adjusted likelihood"
-    # and they are the flat genes: both estimates far below the trend
-    trend = inputs["var"]["fitted_dispersions"].to_numpy()[beyond]
-    assert np.median(np.minimum(mine[beyond], theirs[beyond]) / trend) < 1e-2
+    assert len(beyond) < 0.005 * len(mine)  # measured: 25 of 12,359
+    # each is a gene whose start is the floor 1e-8, where the likelihood is flat and PyDESeq2's plain-arithmetic
+    # objective rounds at ~1e-7: there its L-BFGS-B ended abnormally (in its own run, or given our means, which
+    # equal its own to ~1e-10), so its grid fallback answered, or its own code given our means returns our value
+    start, counts, means, design = (inputs[key] for key in ("start", "counts", "means", "design"))
+    assert np.all(start[beyond] == 1e-8) and np.all(mine[beyond] < 1.0001e-8)
+    failed = ~inputs["var"]["_genewise_converged"].to_numpy().astype(bool)[beyond]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rerun = [pydeseq2_utils.fit_alpha_mle(counts[g], design, means[g], start[g], 1e-8, 10.0) for g in beyond]
+    rerun_value, rerun_failed = np.array([value for value, _ in rerun]), ~np.array([ok for _, ok in rerun])
+    same_as_rerun = np.abs(np.log(rerun_value) - np.log(mine[beyond])) <= 1e-2
+    assert np.all(failed | rerun_failed | same_as_rerun)
+    assert same_as_rerun.sum() >= len(beyond) // 2  # measured: 18 of 25
 
 
 def test_trend_stage_on_reference_inputs_and_end_to_end(ours, reference, inputs):
@@ -114,7 +117,7 @@ def test_trend_stage_on_reference_inputs_and_end_to_end(ours, reference, inputs)
     assert trend.kind == "parametric"
     np.testing.assert_allclose([trend.a0, trend.a1], expected, rtol=1e-4)  # PyDESeq2's L-BFGS-B tolerance
     end_to_end = ours.attrs["deseq"].trend
-    np.testing.assert_allclose([end_to_end.a0, end_to_end.a1], expected, rtol=0.05)
+    np.testing.assert_allclose([end_to_end.a0, end_to_end.a1], expected, rtol=0.01)  # measured: 0.6 %
 
 
 def test_prior_width_stage_is_exact_on_reference_inputs(ours, reference, inputs):
@@ -124,7 +127,7 @@ def test_prior_width_stage_is_exact_on_reference_inputs(ours, reference, inputs)
     )
     assert variance == pytest.approx(dds.uns["prior_disp_var"], rel=1e-12)
     assert squared == pytest.approx(dds.uns["_squared_logres"], rel=1e-12)
-    assert ours.attrs["deseq"].prior_variance == pytest.approx(dds.uns["prior_disp_var"], rel=0.1)
+    assert ours.attrs["deseq"].prior_variance == pytest.approx(dds.uns["prior_disp_var"], rel=0.03)  # measured 1.9 %
 
 
 def test_map_dispersions_stage_on_reference_trend_and_prior(reference, inputs):
@@ -136,10 +139,11 @@ def test_map_dispersions_stage_on_reference_trend_and_prior(reference, inputs):
     )
     theirs = inputs["var"]["MAP_dispersions"].to_numpy()
     difference = np.abs(np.log(mine) - np.log(theirs))
-    assert converged.all()
-    assert np.median(difference) <= 1e-4
+    assert np.sum(~converged) <= 5  # measured: 2 (PyDESeq2's L-BFGS-B failed on 4); both then search a grid
+    assert np.median(difference) <= 1e-6  # measured 2.6e-9
     beyond = np.flatnonzero(difference > 1e-2)
-    assert len(beyond) <= 10  # measured: 4
+    assert len(beyond) <= 10  # measured: 4, where PyDESeq2's grid fallback drops the prior (module docstring)
+    assert not inputs["var"]["_MAP_converged"].to_numpy().astype(bool)[beyond].any()
     counts, means, design = inputs["counts"][beyond], inputs["means"][beyond], inputs["design"]
 
     def posterior(dispersion):
@@ -196,7 +200,15 @@ def test_end_to_end_agreement(ours, reference):
     significant = set(ours.index[ours["padj"] < 0.1])
     reference_significant = set(results.index[results["padj"] < 0.1])
     jaccard = len(significant & reference_significant) / len(significant | reference_significant)
-    assert jaccard >= 0.97  # measured 0.983; the dispersion prior differs by ~5 % (module docstring)
+    assert jaccard >= 0.97  # measured 0.978: the filter threshold lands one of its 50 steps lower (below)
+    # independent filtering picks the threshold from the rejection counts, which differ by ~10 genes at every
+    # step (p-values a few % apart: module docstring); at PyDESeq2's threshold the significant sets agree
+    reference_filter = ds.independent_filtering(results["baseMean"].to_numpy(), results["pvalue"].to_numpy(), 0.1)
+    kept = (ours["baseMean"] >= reference_filter.threshold) & ours["pvalue"].notna()
+    adjusted = pd.Series(np.nan, index=ours.index)
+    adjusted[kept] = stats.false_discovery_control(ours["pvalue"][kept], method="bh")
+    same_threshold = set(ours.index[adjusted < 0.1])
+    assert len(same_threshold & reference_significant) / len(same_threshold | reference_significant) >= 0.99
 
 
 def test_apeglm_prior_and_modes_match_pydeseq2(ours, reference, inputs):

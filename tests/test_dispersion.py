@@ -88,7 +88,7 @@ def test_large_size_branch_matches_mpmath():
     counts = np.array([[0.0, 1.0, 3.0, 17.0, 250.0, 40000.0]])
     for theta in (np.log(1 / 150.0), -9.0, -17.5):
         r = mpmath.exp(-mpmath.mpf(theta))
-        terms = dispersion._gamma_differences(counts, np.array([float(r)]))
+        terms = dispersion._gamma_differences(counts.T, np.array([float(r)]))  # samples x genes
         for j, k in enumerate(counts[0]):
             k = mpmath.mpf(k)
             exact = (
@@ -97,7 +97,7 @@ def test_large_size_branch_matches_mpmath():
                 mpmath.psi(1, k + r) - mpmath.psi(1, r),
             )
             for ours, reference in zip(terms, exact, strict=True):
-                assert abs(ours[0, j] - float(reference)) <= 1e-13 * abs(float(reference)) + 1e-15 * (1 + float(k))
+                assert abs(ours[j, 0] - float(reference)) <= 1e-13 * abs(float(reference)) + 1e-15 * (1 + float(k))
 
 
 def test_trigamma_matches_scipy():
@@ -138,6 +138,23 @@ def _plain_objective(theta, k, mu, x):
     )
     weights = mu / (1 + alpha * mu)
     return -log_likelihood + 0.5 * np.linalg.slogdet((x.T * weights) @ x)[1]
+
+
+def _exact_objective(theta, k, mu, x):
+    """-l_CR for one gene with the log-likelihood summed in 40-digit arithmetic (mpmath)."""
+    with mpmath.workdps(40):
+        alpha = mpmath.exp(mpmath.mpf(float(theta)))
+        size = 1 / alpha
+        log_likelihood = mpmath.fsum(
+            mpmath.loggamma(kj + size)
+            - mpmath.loggamma(size)
+            - mpmath.loggamma(kj + 1)
+            - (kj + size) * mpmath.log1p(alpha * muj)
+            + kj * mpmath.log(alpha * muj)
+            for kj, muj in zip(map(mpmath.mpf, k.tolist()), map(mpmath.mpf, mu.tolist()), strict=True)
+        )
+        weights = mu / (1 + float(alpha) * mu)
+        return float(-log_likelihood) + 0.5 * np.linalg.slogdet((x.T * weights) @ x)[1]
 
 
 def _plain_gradient(theta, k, mu, x):
@@ -185,11 +202,19 @@ def test_fit_matches_per_gene_brent(pasilla_fit):
             for b, t, k, mu in zip(brent, fit.log_dispersion, values, means, strict=True)
         ]
     )
-    # Brent compares values only: on an interior gene it agrees to 1e-6, or the objective values are equal to
-    # within their rounding (a highly expressed gene's log-gamma terms round at ~1e-10)
-    assert np.all((difference[interior] <= 1e-6) | (np.abs(gap[interior]) <= 1e-9))
+    # Brent compares values only: on an interior gene it agrees to 1e-6, or the two points' objective values are
+    # equal to within the plain formula's rounding (~1e-9 for counts near 1e5), and then the exact objective
+    # (mpmath, 40 digits) must not prefer Brent's point
+    far = np.flatnonzero(interior & (difference > 1e-6))
+    assert np.all(np.abs(gap[far]) <= 1e-8)
+    for gene in far:
+        k, mu = values[gene], means[gene]
+        assert (
+            _exact_objective(fit.log_dispersion[gene], k, mu, design)
+            <= _exact_objective(brent[gene], k, mu, design) + 1e-12
+        )
     assert np.mean(difference[interior] <= 1e-6) > 0.6
-    assert gap[interior].min() > -1e-9  # Brent never finds a clearly better point
+    assert gap[interior].min() > -1e-8  # Brent never finds a clearly better point
     # at the lower bound the likelihood is flat: Brent stops anywhere in the flat part, where the objective is the
     # same to the plain formula's rounding (~1e-7 at alpha = 1e-8)
     at_lower = fit.log_dispersion <= LOWER
@@ -335,3 +360,22 @@ def test_terms_reject_bad_log_dispersion(small):
         dispersion.adjusted_log_likelihood(counts, means, design, "small")
     with pytest.raises(ValueError, match="size_factors"):
         dispersion.moments_dispersions(counts, np.ones(counts.shape[1] + 1))
+
+
+def test_gene_objective_evaluates_any_subset_in_blocks(monkeypatch):
+    counts, means, design = _problem(3, n_genes=23)
+    theta = np.random.default_rng(4).uniform(-6, 1, 23)
+    whole = dispersion.adjusted_log_likelihood(counts, means, design, theta)
+    objective = dispersion.gene_objective(counts, means, design)
+    rows = np.array([17, 2, 2, 9, 22, 0])  # any order, repeats allowed
+    monkeypatch.setattr(dispersion, "BLOCK_GENES", 4)  # blocks of 4 genes: 6 rows span two blocks
+    for ours, reference in zip(objective(theta[rows], rows), whole, strict=True):
+        np.testing.assert_allclose(ours, reference[rows], rtol=1e-13, atol=1e-13)
+    empty = objective(np.array([]), np.array([], dtype=int))
+    assert all(part.shape == (0,) for part in empty)
+    with pytest.raises(ValueError, match="rows must index"):
+        objective(np.zeros(1), np.array([23]))
+    with pytest.raises(ValueError, match="same shape"):
+        objective(np.zeros(2), np.array([1]))
+    with pytest.raises(TypeError, match="cox_reid"):
+        dispersion.gene_objective(counts, means, design, cox_reid=1)

@@ -303,3 +303,64 @@ def test_a_start_point_finds_the_local_minimum_downhill_and_gtol_stops_at_the_st
     assert flat.x[0] == 1.5 and flat.n_iter[0] == 0
     with pytest.raises(ValueError, match="x0"):
         minimize_scalar_batched(derivatives, -2.0, 2.0, x0=np.array([2.5]))
+
+
+def _counting(derivatives, points):
+    def wrapped(x):
+        points.append(x.copy())
+        return derivatives(x)
+
+    return wrapped
+
+
+def test_a_start_brackets_with_newton_and_reaches_a_far_bound_in_logarithmic_steps():
+    # a quadratic: the first (Newton) step from the start lands on the minimum; nothing else is evaluated
+    centres = np.array([-2.3, 0.7, 4.1])
+    points = []
+    quadratic = _counting(lambda x: ((x - centres) ** 2, 2 * (x - centres), np.full_like(x, 2.0)), points)
+    result = minimize_scalar_batched(quadratic, -10.0, 10.0, x0=np.array([1.0, -3.0, 9.5]))
+    np.testing.assert_allclose(result.x, centres, atol=1e-14)
+    assert result.converged.all() and len(points) == 2  # the start, then one Newton step for every problem
+    # a slope that never vanishes: the steps double from 0.5, so a bound 1000 away takes 12 evaluations, not 2000
+    points.clear()
+    linear = _counting(lambda x: (x, np.ones_like(x), np.zeros_like(x)), points)
+    edge = minimize_scalar_batched(linear, -1000.0, 5.0, x0=np.array([0.0]))
+    assert edge.x[0] == -1000.0 and edge.converged[0]
+    assert len(points) <= 1 + int(np.ceil(np.log2(1000 / 0.5))) + 1
+
+
+def test_newton_stops_when_its_own_step_is_below_tol_even_if_it_rounds_to_zero():
+    # f = (x - c)^2 + (x - c)^4 with c not representable: Newton's last step rounds to 0 (x itself); that must end
+    # the search there, not trigger bisection across the bracket (which once cost 20 extra evaluations)
+    c = 1.0 / 3.0
+    points = []
+    quartic = _counting(
+        lambda x: ((x - c) ** 2 + (x - c) ** 4, 2 * (x - c) + 4 * (x - c) ** 3, 2 + 12 * (x - c) ** 2), points
+    )
+    result = minimize_scalar_batched(quartic, -5.0, 5.0, x0=np.array([2.9]), tol=1e-15)
+    assert abs(result.x[0] - c) <= 1e-15 and result.converged[0]
+    assert len(points) <= 9
+    errors = [abs(x[0] - c) for x in points]
+    assert all(later <= before for before, later in zip(errors, errors[1:], strict=False))  # never thrown back
+
+
+def test_the_gradient_first_step_is_the_one_lbfgsb_takes_and_ftol_stops_a_flat_start():
+    # L-BFGS-B on a bounded problem first tries x0 - f'(x0) (unit metric): so does first_step="gradient"
+    points = []
+    quadratic = _counting(lambda x: (3 * (x - 0.4) ** 2, 6 * (x - 0.4), np.full_like(x, 6.0)), points)
+    result = minimize_scalar_batched(quadratic, -5.0, 5.0, x0=np.array([0.5]), first_step="gradient")
+    assert points[1][0] == pytest.approx(0.5 - 0.6) and result.x[0] == pytest.approx(0.4, abs=1e-12)
+
+    # a start on a flat stretch (slope -3e-5, above gtol): that first step lowers f by ~1e-11 relative, below
+    # L-BFGS-B's ftol, so the search stops there, within |f'| of the start, as SciPy's L-BFGS-B does
+    def flat(x):
+        return 100.0 + 1.25e-6 * (x - 2) ** 2, 2.5e-6 * (x - 2), np.full_like(x, 2.5e-6)
+
+    start = np.array([-10.0])
+    stopped = minimize_scalar_batched(flat, -10.0, 5.0, x0=start, first_step="gradient", gtol=1e-5, ftol=2.2e-9)
+    lbfgsb = minimize(lambda t: flat(t)[0][0], start, jac=lambda t: flat(t)[1], method="L-BFGS-B", bounds=[(-10, 5)])
+    assert abs(stopped.x[0] - start[0]) <= 1e-4 and abs(lbfgsb.x[0] - start[0]) <= 1e-4
+    newton = minimize_scalar_batched(flat, -10.0, 5.0, x0=start, gtol=1e-5, ftol=2.2e-9)
+    assert newton.x[0] == pytest.approx(2.0)  # Newton's first step lands on the minimum of the quadratic
+    with pytest.raises(ValueError, match="first_step"):
+        minimize_scalar_batched(quadratic, -5.0, 5.0, x0=np.array([0.5]), first_step="bfgs")

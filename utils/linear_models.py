@@ -194,7 +194,7 @@ def fit_linear_models(
     LinearModelFit
         ``unscaled_covariance`` has shape (p, p) without weights and (genes, p, p) with them.
     """
-    gene_names = tuple(str(g) for g in responses.index) if isinstance(responses, pd.DataFrame) else None
+    gene_names = tuple(map(str, responses.index.tolist())) if isinstance(responses, pd.DataFrame) else None
     if column_names is None and isinstance(design, pd.DataFrame):
         column_names = [str(c) for c in design.columns]
     if isinstance(responses, pd.DataFrame) and isinstance(design, pd.DataFrame):

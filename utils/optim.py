@@ -4,7 +4,8 @@
   in NumPy float64 with ``torch.optim``'s exact update rules and hyper-parameter names; :func:`torch_trajectory`
   runs ``torch.optim`` itself on the same gradient, so the two trajectories can be compared to rounding error.
 - :func:`minimize_scalar_batched` minimises many independent one-dimensional functions at once (one per gene:
-  a dispersion, a log fold change) by Newton's method kept inside a shrinking bracket.
+  a dispersion, a log fold change) by Newton's method kept inside a shrinking bracket;
+  :mod:`utils.lbfgsb` runs SciPy's L-BFGS-B on many such problems at once, stopping each where SciPy stops.
 - :func:`project_simplex` and :func:`projected_gradient` for constraints, :func:`proximal_gradient` for the
   LASSO and non-negative least squares (ISTA and FISTA).
 
@@ -270,43 +271,81 @@ def _grid_bracket(derivatives, low, high, grid_size, everything):
     return x, grid[rows, np.maximum(best - 1, 0)], grid[rows, np.minimum(best + 1, grid_size - 1)]
 
 
-def _grow_bracket(derivatives, x, fun, grad, low, high, settled, indexed, ftol, gtol):
-    """From each start, step downhill by 0.5, 1, 2, ... until f' changes sign or a bound is reached.
+def _grow_bracket(derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol, first_step):
+    """From each start, step downhill until f' changes sign or a bound is reached.
 
-    Returns the bracket, the point to restart Newton from, and the problems that stalled: a doubling step that
-    lowered f by no more than ``ftol`` relative, or reached a slope below ``gtol`` (the flat stretch of a likelihood
-    in log α near α = 0), stops there.
+    The first step is Newton's, :math:`|f'/f''|` (0.5 where :math:`f'' \\le 0`), or with ``first_step="gradient"``
+    the unit gradient step :math:`|f'|` that L-BFGS-B takes first on a bounded problem. Later steps are Newton's
+    while those shrink (at least halving: Newton is converging); otherwise the larger of Newton's and twice the
+    previous step (with ``"gradient"``: Newton's where :math:`f'' > 0`, as a quasi-Newton method steps, else twice
+    the previous). A start near a well-shaped optimum brackets it, or converges onto it, in a step or two, and a
+    bound at any distance is reached in logarithmically many steps. A problem settles where its Newton step falls
+    below ``tol``, where a step lowered f by no more than ``ftol`` relative, or where the slope is at most ``gtol``
+    (the flat stretch of a likelihood in log α near α = 0).
+
+    Returns the bracket ``(left, right)``, the point to restart Newton from (the evaluated end of the bracket
+    with the lower f, or the settling point) with its ``(f, f', f'')``, and the problems that settled.
     """
-    left, right, nearest = x.copy(), x.copy(), x.copy()
-    stalled = np.zeros(len(x), dtype=bool)
+    left, right = x.copy(), x.copy()
+    best = [x.copy(), fun.copy(), grad.copy(), curvature.copy()]
+    finished = np.zeros(len(x), dtype=bool)
     direction = np.where(grad > 0, -1.0, 1.0)
-    previous, previous_f = x.copy(), np.asarray(fun, dtype=float).copy()
-    pending = np.flatnonzero(~settled & (grad != 0))
-    length = 0.5
+    previous = [x.copy(), fun.copy(), grad.copy(), curvature.copy()]
+    length = np.zeros(len(x))
+    # a start on a bound with f' pointing out of the interval is a minimum there already
+    outward = ((x == low) & (grad > 0)) | ((x == high) & (grad < 0))
+    pending = np.flatnonzero(~settled & (grad != 0) & ~outward)
     while pending.size:
-        trial = np.clip(previous[pending] + direction[pending] * length, low[pending], high[pending])
-        if indexed:
-            trial_f, trial_grad, _ = _evaluate(derivatives, trial, pending)
+        before = [part[pending] for part in previous]
+        x_now, f_now, g_now, h_now = before
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = np.abs(g_now / h_now)
+        valid = (h_now > 0) & np.isfinite(newton)
+        newton = np.where(valid, newton, 0.0)
+        last = length[pending]
+        converging = valid & (newton <= 0.5 * last)
+        opening = np.abs(g_now) if first_step == "gradient" else np.where(valid, newton, 0.5)
+        if first_step == "gradient":
+            later = np.where(valid, newton, 2.0 * last)
         else:
-            trial_f, trial_grad, _ = (part[pending] for part in _evaluate(derivatives, _scatter(x, pending, trial)))
-        flipped = trial_grad * direction[pending] >= 0
+            later = np.where(converging, newton, np.maximum(newton, 2.0 * last))
+        length[pending] = np.where(last == 0, opening, later)
+        # Newton's estimate of the distance to the minimum is below tol: settled where it stands
+        tiny = converging & (newton <= tol * np.maximum(1.0, np.abs(x_now)))
+        finished[pending[tiny]] = True
+        left[pending[tiny]] = right[pending[tiny]] = x_now[tiny]
+        pending, before = pending[~tiny], [part[~tiny] for part in before]
+        x_now, f_now, g_now, h_now = before
+        if pending.size == 0:
+            break
+        trial = np.clip(x_now + direction[pending] * length[pending], low[pending], high[pending])
+        if indexed:
+            trial_f, trial_g, trial_h = _evaluate(derivatives, trial, pending)
+        else:
+            trial_f, trial_g, trial_h = (part[pending] for part in _evaluate(derivatives, _scatter(x, pending, trial)))
+        flipped = trial_g * direction[pending] >= 0
         at_bound = (trial == low[pending]) | (trial == high[pending])
-        decrease = previous_f[pending] - trial_f
-        scale = np.maximum(np.maximum(np.abs(previous_f[pending]), np.abs(trial_f)), 1.0)
-        stall = ~flipped & (((ftol > 0) & (decrease >= 0) & (decrease <= ftol * scale)) | (np.abs(trial_grad) <= gtol))
+        decrease = f_now - trial_f
+        scale = np.maximum(np.maximum(np.abs(f_now), np.abs(trial_f)), 1.0)
+        stall = ~flipped & (((ftol > 0) & (decrease >= 0) & (decrease <= ftol * scale)) | (np.abs(trial_g) <= gtol))
         done = flipped | at_bound | stall
         # still downhill at a bound, or stalled: stop there (a bracket of width 0)
-        lower_end = np.where(flipped, np.minimum(previous[pending], trial), trial)
-        upper_end = np.where(flipped, np.maximum(previous[pending], trial), trial)
-        left[pending] = np.where(done, lower_end, left[pending])
-        right[pending] = np.where(done, upper_end, right[pending])
-        # restart from the bracket's end on the start's side (or the bound), so Newton begins inside it
-        nearest[pending] = np.where(done, np.where(flipped, previous[pending], trial), nearest[pending])
-        stalled[pending] = stall
-        previous[pending], previous_f[pending] = trial, trial_f
+        left[pending] = np.where(done, np.where(flipped, np.minimum(x_now, trial), trial), left[pending])
+        right[pending] = np.where(done, np.where(flipped, np.maximum(x_now, trial), trial), right[pending])
+        # restart Newton from the bracket's better end (both ends are evaluated already)
+        after = [trial, trial_f, trial_g, trial_h]
+        from_before = flipped & (f_now < trial_f)
+        for slot, old_value, new_value in zip(best, before, after, strict=True):
+            slot[pending] = np.where(done, np.where(from_before, old_value, new_value), slot[pending])
+        finished[pending] = stall
+        for slot, value in zip(previous, after, strict=True):
+            slot[pending] = value
         pending = pending[~done]
-        length *= 2
-    return left, right, nearest, stalled
+    # a problem that settled on a tiny Newton step restarts (and stays) where it stood
+    settled_rows = np.flatnonzero(finished)
+    for slot, value in zip(best, previous, strict=True):
+        slot[settled_rows] = value[settled_rows]
+    return left, right, best, finished
 
 
 def _scatter(base: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -328,6 +367,7 @@ def minimize_scalar_batched(
     x0: float | np.ndarray | None = None,
     gtol: float = 0.0,
     ftol: float = 0.0,
+    first_step: str = "newton",
 ) -> BatchedMinimum:
     """Minimise many independent one-dimensional functions on intervals at once (one per gene).
 
@@ -367,6 +407,11 @@ def minimize_scalar_batched(
     ftol : float
         Also stop a problem when a step lowers ``f`` by no more than ``ftol * max(|f|, |f_new|, 1)`` (L-BFGS-B's
         relative-reduction test, ``factr * eps`` = 2.2e-9 in SciPy); 0 disables it.
+    first_step : {"newton", "gradient"}
+        With ``x0``, the length of the first step downhill: Newton's :math:`|f'/f''|` (0.5 where
+        :math:`f'' \\le 0`), or :math:`|f'|`, the unit-metric gradient step L-BFGS-B starts with on a bounded
+        problem. With ``ftol``, the latter stops where L-BFGS-B stops on a flat start: a step of :math:`|f'|` that
+        barely lowers ``f``.
 
     Returns
     -------
@@ -395,6 +440,8 @@ def minimize_scalar_batched(
     everything = np.arange(shape[0]) if indexed else None
     check_scalar(gtol, "gtol", nonnegative=True)
     check_scalar(ftol, "ftol", nonnegative=True)
+    if first_step not in ("newton", "gradient"):
+        raise ValueError(f"first_step must be 'newton' or 'gradient', got {first_step!r}")
     if x0 is None:
         x, left, right = _grid_bracket(derivatives, low, high, grid_size, everything)
         fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
@@ -406,18 +453,11 @@ def minimize_scalar_batched(
         x = start.astype(float).copy()
         fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
         settled = np.abs(grad) <= gtol
-        left, right, nearest, stalled = _grow_bracket(
-            derivatives, x, fun, grad, low, high, settled, indexed, ftol, gtol
+        left, right, restart, stalled = _grow_bracket(
+            derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol, first_step
         )
         settled |= stalled
-        moved = np.flatnonzero(nearest != x)
-        if moved.size:
-            x[moved] = nearest[moved]
-            if indexed:
-                fun[moved], grad[moved], curvature[moved] = _evaluate(derivatives, x[moved], moved)
-            else:
-                new = _evaluate(derivatives, x)
-                fun[moved], grad[moved], curvature[moved] = (part[moved] for part in new)
+        x, fun, grad, curvature = restart
     at_lower = (x == low) & (grad >= 0)
     at_upper = (x == high) & (grad <= 0)
     converged = at_lower | at_upper | (grad == 0) | settled
@@ -432,9 +472,18 @@ def minimize_scalar_batched(
         left[rows] = np.where(g_now < 0, x_now, left[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x_now - g_now / h_now
-        inside = (h_now > 0) & np.isfinite(newton) & (newton > left[rows]) & (newton < right[rows])
+        valid = (h_now > 0) & np.isfinite(newton)
+        inside = valid & (newton > left[rows]) & (newton < right[rows])
         candidate = np.where(inside, newton, 0.5 * (left[rows] + right[rows]))
         step = np.abs(candidate - x_now)
+        # Newton's own estimate of the distance to the minimum is below tol (possibly 0, x itself, which is not
+        # strictly inside the bracket that x bounds): x is converged, and evaluating again would only confirm it
+        finished = valid & (np.abs(newton - x_now) <= tol * np.maximum(1.0, np.abs(x_now)))
+        converged[rows[finished]] = True
+        going = ~finished
+        rows, x_now, candidate, step = rows[going], x_now[going], candidate[going], step[going]
+        if rows.size == 0:
+            break
         x[rows] = candidate
         n_iter[rows] += 1
         previous = fun[rows].copy()
