@@ -426,3 +426,17 @@ def test_lfc_shrink_refuses_a_contrast_between_two_non_reference_levels():
         ds.lfc_shrink(result)
     with pytest.raises(TypeError, match="deseq"):
         ds.lfc_shrink(pd.DataFrame(result.to_numpy(), index=result.index, columns=result.columns))
+
+
+def test_filtered_benjamini_hochberg_equals_scipy_per_cutoff():
+    rng = np.random.default_rng(5)
+    p_values = np.round(rng.uniform(0, 1, 400) ** 3, 3)  # ties on purpose
+    p_values[rng.choice(400, 30, replace=False)] = np.nan  # untested genes (Cook's outliers)
+    base_mean = rng.exponential(50, 400)
+    cutoffs = np.quantile(base_mean, np.linspace(0, 0.95, 12))
+    ours = ds._benjamini_hochberg_filtered(p_values, base_mean, cutoffs)
+    for row, cutoff in zip(ours, cutoffs, strict=True):
+        kept = (base_mean >= cutoff) & ~np.isnan(p_values)
+        expected = np.full(400, np.nan)
+        expected[kept] = stats.false_discovery_control(p_values[kept], method="bh")
+        np.testing.assert_array_equal(row, expected)

@@ -572,6 +572,26 @@ class FilteringResult:
         return float(self.cutoffs[self.chosen])
 
 
+def _benjamini_hochberg_filtered(p_values: np.ndarray, base_mean: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """BH-adjusted p-values of the genes with ``base_mean >= cutoff``, one row per cutoff (NaN elsewhere).
+
+    All cutoffs at once, as ``scipy.stats.false_discovery_control`` computes each: sort the p-values once; in each
+    row a gene's rank is the number of kept genes up to it, its adjusted value :math:`p\\,(n/\\mathrm{rank})`, then the
+    running minimum from the largest p-value down, clipped at 1.
+    """
+    tested = np.flatnonzero(~np.isnan(p_values))
+    order = tested[np.argsort(p_values[tested])]
+    kept = base_mean[order][None, :] >= cutoffs[:, None]  # (cutoffs, tested genes in p-value order)
+    ranks = np.cumsum(kept, axis=1)
+    counts = ranks[:, -1:] if order.size else np.zeros((len(cutoffs), 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(kept, p_values[order][None, :] * (counts / ranks), np.inf)
+    running = np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1]
+    adjusted = np.full((len(cutoffs), len(p_values)), np.nan)
+    adjusted[:, order] = np.where(kept, np.clip(running, 0.0, 1.0), np.nan)
+    return adjusted
+
+
 def independent_filtering(base_mean: np.ndarray, p_values: np.ndarray, alpha: float = 0.1) -> FilteringResult:
     """Benjamini–Hochberg after removing the genes of lowest mean normalised count, the fraction chosen to
     maximise the number of rejections (DESeq2's ``results(independentFiltering=TRUE)``).
@@ -585,12 +605,7 @@ def independent_filtering(base_mean: np.ndarray, p_values: np.ndarray, alpha: fl
     lower = float(np.mean(base_mean == 0))
     theta = np.linspace(lower, 0.95 if lower < 0.95 else 1.0, 50)
     cutoffs = np.quantile(base_mean, theta)
-    adjusted = np.full((len(theta), len(base_mean)), np.nan)
-    tested = ~np.isnan(p_values)
-    for index, cutoff in enumerate(cutoffs):
-        use = (base_mean >= cutoff) & tested
-        if use.any():
-            adjusted[index, use] = stats.false_discovery_control(p_values[use], method="bh")
+    adjusted = _benjamini_hochberg_filtered(p_values, base_mean, cutoffs)
     rejections = np.sum(adjusted < alpha, axis=1)
     fitted = _lowess(theta, rejections.astype(float), frac=1 / 5)
     chosen = 0

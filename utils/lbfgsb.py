@@ -164,29 +164,39 @@ def lbfgsb_scalar_batched(
     for name in _DCSRCH_FIELDS:
         state[name] = np.zeros(n)
     state["brackt"], state["stage"] = np.zeros(n, dtype=bool), np.ones(n, dtype=int)
-    for name in ("n_iter", "n_trials", "col", "n_updates"):
+    for name in ("n_iter", "n_trials", "col", "n_updates", "max_col"):
         state[name] = np.zeros(n, dtype=int)
     state["theta"][:] = 1.0
     state["n_eval"], state["status"] = np.ones(n, dtype=int), np.full(n, _RUNNING)
     state["updated"], state["was_free"] = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
     # the compact L-BFGS memory, oldest pair first: s and y, S'Y (lower), S'S (upper), the Cholesky factor
-    # of theta S'S + L D^-1 L' (wt), the blocks N kept between iterations (wn1) and the factor of K (wn)
-    state["s"], state["y"] = np.zeros((n, m)), np.zeros((n, m))
-    state["sy"], state["ss"], state["wt"] = np.zeros((n, m, m)), np.zeros((n, m, m)), np.zeros((n, m, m))
-    state["wn1"], state["wn"] = np.zeros((n, 2 * m, 2 * m)), np.zeros((n, 2 * m, 2 * m))
+    # of theta S'S + L D^-1 L' (wt) and the three blocks of N kept between iterations (SciPy's wn1, see
+    # _formk), with the problem axis last. A problem with k pairs uses the leading k x k corner only, and only
+    # that corner is gathered and scattered; max_col is the most pairs it ever held (what was ever written).
+    state["s"], state["y"] = np.zeros((m, n)), np.zeros((m, n))
+    for name in ("sy", "ss", "wt", *_WN1_BLOCKS):
+        state[name] = np.zeros((m, m, n))
 
     converged = _projected_gradient_norm(start, grad, low, high) <= pgtol
     state["status"][converged] = _GRADIENT_TEST
     _lbfgsb_begin_iteration(state, np.flatnonzero(~converged), low, high)
+    # the state holds the problems ``problem`` (all of them at first): when 3 in 4 of them have stopped, their
+    # results are stored and the state is cut down to the others, which keeps the arrays small and dense
+    problem, results = np.arange(n), {name: state[name].copy() for name in _RESULT_FIELDS}
     while True:
         rows = np.flatnonzero(state["status"] == _RUNNING)
         if rows.size == 0:
             break
+        if 4 * rows.size <= problem.size:
+            for name in _RESULT_FIELDS:
+                results[name][problem] = state[name]
+            _lbfgsb_compact(state, rows)
+            problem, low, high, rows = problem[rows], low[rows], high[rows], np.arange(rows.size)
         trial = state["trial"][rows]
         fresh = trial != state["seen_x"][rows]
         if np.any(fresh):
             new_rows = rows[fresh]
-            new_f, new_g = evaluate(trial[fresh], new_rows)
+            new_f, new_g = evaluate(trial[fresh], problem[new_rows])
             state["seen_x"][new_rows], state["seen_f"][new_rows], state["seen_g"][new_rows] = trial[fresh], new_f, new_g
             state["n_eval"][new_rows] += 1
         state["x"][rows], state["f"][rows], state["g"][rows] = trial, state["seen_f"][rows], state["seen_g"][rows]
@@ -199,15 +209,38 @@ def lbfgsb_scalar_batched(
         state["trial"][going] = _lbfgsb_trial_point(state, going, low, high)
         _lbfgsb_line_search_failed(state, searching[exhausted], low, high)
         _lbfgsb_new_iterate(state, rows[accepted], low, high, pgtol, reduction_tol, max_iter)
+    for name in _RESULT_FIELDS:
+        results[name][problem] = state[name]
+    status = results["status"]
     return LBFGSBResult(
-        x=state["x"],
-        fun=state["f"],
-        grad=state["g"],
-        n_iter=state["n_iter"],
-        n_eval=state["n_eval"],
-        success=(state["status"] == _GRADIENT_TEST) | (state["status"] == _REDUCTION_TEST),
-        status=state["status"],
+        x=results["x"],
+        fun=results["f"],
+        grad=results["g"],
+        n_iter=results["n_iter"],
+        n_eval=results["n_eval"],
+        success=(status == _GRADIENT_TEST) | (status == _REDUCTION_TEST),
+        status=status,
     )
+
+
+_RESULT_FIELDS = ("x", "f", "g", "n_iter", "n_eval", "status")
+
+
+def _lbfgsb_compact(state: dict, rows: np.ndarray) -> None:
+    """Keep only the problems ``rows`` in the state (every array has the problem axis last).
+
+    Entries of the memory beyond the most pairs a problem ever held were never written: only the leading
+    ``max_col`` x ``max_col`` corner is copied, the rest stays 0 as it was.
+    """
+    held = int(state["max_col"][rows].max(initial=0))
+    for name, value in state.items():
+        if value.ndim == 1:
+            state[name] = value[rows]
+            continue
+        compact = np.zeros(value.shape[:-1] + (rows.size,), dtype=value.dtype)
+        corner = (slice(held),) * (value.ndim - 1)
+        compact[corner] = np.take(value[corner], rows, axis=-1)
+        state[name] = compact
 
 
 def _lbfgsb_box(lower: Any, upper: Any, x0: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -319,10 +352,13 @@ def _lbfgsb_target(state: dict, rows: np.ndarray, low: np.ndarray, high: np.ndar
     downhill = -g
     slope = -(downhill * downhill)  # cauchy's f1 and f2: the model's slope and curvature along -g
     curvature = -theta * slope
+    memories = {}
     for memory, group in _lbfgsb_groups(col):
-        p = _cauchy_p(state, rows[group], memory, downhill[group])
-        v = _bmv(state, rows[group], memory, p)
-        curvature[group] = curvature[group] - np.einsum("gi,gi->g", v, p)
+        pairs = _gather_memory(state, rows[group], memory)
+        p = _cauchy_p(pairs, downhill[group])
+        v = _bmv(pairs, p)
+        curvature[group] = curvature[group] - _paired_sum(v * p)
+        memories[memory] = (group, pairs, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         model_step = -slope / curvature
         # the path x - t g meets the bound it points to at t = breakpoint (none where g is 0 or NaN)
@@ -332,28 +368,29 @@ def _lbfgsb_target(state: dict, rows: np.ndarray, low: np.ndarray, high: np.ndar
     # SciPy moves x with BLAS daxpy, which OpenBLAS fuses into one multiply-add on FMA hardware
     target = np.where(at_bound, np.where(g > 0, lo, hi), _fused_multiply_add(model_step, downhill, x))
     free = ~at_bound
-    # freev: did the variable enter or leave the free set (counted after the first iteration)?
+    # freev: did the variable enter the free set (counted after the first iteration)? (One that left it is at
+    # a bound: it takes no subspace step.)
     counted = state["n_iter"][rows] > 0
     entering = counted & free & ~state["was_free"][rows]
-    changed = counted & (free != state["was_free"][rows])
-    refactor = changed | state["updated"][rows]
     state["was_free"][rows] = free
     failed = []
     subspace = free & (col > 0)
     for memory, group in _lbfgsb_groups(np.where(subspace, col, 0)):
-        members = rows[group]
-        formed = refactor[group]
-        ok = np.ones(group.size, dtype=bool)
-        ok[formed] = _formk(state, members[formed], memory, entering[group][formed])
-        failed.append(members[~ok])
-        group, members = group[ok], members[ok]
-        if group.size == 0:
+        # the problems of this group are among those gathered for the Cauchy point: reuse their pairs and p
+        everyone, pairs, p = memories[memory]
+        positions = np.searchsorted(everyone, group)
+        if positions.size < everyone.size:
+            pairs, p = _take_memory(pairs, positions), p[:, positions]
+        factor, ok = _formk(state, pairs, entering[group])
+        failed.append(pairs["rows"][~ok])
+        kept = np.flatnonzero(ok)
+        if kept.size == 0:
             continue
+        if kept.size < group.size:
+            group, pairs, p, factor = group[kept], _take_memory(pairs, kept), p[:, kept], factor[..., kept]
         # c = W'(xcp - x) for cmprlb, from the Cauchy step
-        c = model_step[group, None] * _cauchy_p(state, members, memory, downhill[group])
-        target[group] = _subspace_step(
-            state, members, memory, x[group], g[group], target[group], c, lo[group], hi[group]
-        )
+        c = model_step[group] * p
+        target[group] = _subspace_step(pairs, factor, x[group], g[group], target[group], c, lo[group], hi[group])
     failed = np.concatenate(failed) if failed else np.zeros(0, dtype=int)
     _lbfgsb_reset_memory(state, failed)
     state["target"][rows] = target
@@ -376,148 +413,267 @@ def _fused_multiply_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarr
 
 
 def _lbfgsb_groups(col: np.ndarray):
-    """(number of pairs, positions) for each number of pairs present, 0 left out."""
-    for memory in np.unique(col):
-        if memory > 0:
-            yield int(memory), np.flatnonzero(col == memory)
+    """(number of pairs, increasing positions) for each number of pairs present, 0 left out."""
+    order = np.argsort(col, kind="stable")
+    ends = np.cumsum(np.bincount(col))
+    for memory in range(1, ends.size):
+        if ends[memory] > ends[memory - 1]:
+            yield memory, order[ends[memory - 1] : ends[memory]]
 
 
-def _cauchy_p(state: dict, rows: np.ndarray, k: int, downhill: np.ndarray) -> np.ndarray:
-    """cauchy's p = W'd for d = -g: (y_j d, theta s_j d) for the k pairs."""
-    theta = state["theta"][rows, None]
-    scaled = state["s"][rows, :k] * downhill[:, None]
+# ------------------------------------------------------------------ the compact memory of a group of problems
+# The small matrices are stored with the problem axis last: state["sy"][i, j] holds entry (i, j) of every
+# problem's S'Y, so the leading k x k block of a group of problems is gathered (and scattered) by one flat index
+# into contiguous rows, and the algebra below works on whole (problems,) vectors at a time.
+#
+# The sums of products are accumulated in exactly the order in which the first version of this port (which
+# called numpy.einsum on arrays with the problem axis first) accumulated them, to keep its results bit for
+# bit: einsum (NumPy 2 on x86-64, SSE baseline: two float64 lanes, no fused multiply-add) adds up a reduction
+# whose operands are contiguous in two interleaved partial sums (its SIMD lanes; :func:`_paired_sum`) and any
+# other reduction one term after the other (:func:`_sequential_sum`). Back substitution still calls einsum
+# (:func:`_solve_upper`): each row's sum needs all the unknowns after it.
+
+
+def _block_index(size: int, k: int, rows: np.ndarray, n: int) -> np.ndarray:
+    """Flat positions of the leading k x k block of a (size, size, n) state array for the problems ``rows``."""
+    index = np.arange(k)
+    return ((index[:, None] * size + index[None, :]) * n)[:, :, None] + rows
+
+
+def _gather_memory(state: dict, rows: np.ndarray, k: int) -> dict:
+    """The k pairs of the problems ``rows``: s, y (k, G), theta, S'Y's diagonal (and its square root) and
+    strict lower part, wt (and wt with the problem axis first, once :func:`_bmv` needs it)."""
+    n = state["theta"].size
+    pairs = (np.arange(k) * n)[:, None] + rows
+    square = _block_index(_MEMORY, k, rows, n)
+    sy = np.take(state["sy"].reshape(-1), square)
+    index = np.arange(k)
+    return {
+        "rows": rows,
+        "s": np.take(state["s"].reshape(-1), pairs),
+        "y": np.take(state["y"].reshape(-1), pairs),
+        "theta": state["theta"][rows],
+        "diagonal": sy[index, index],
+        "root": np.sqrt(sy[index, index]),
+        "lower": np.where((index[:, None] > index[None, :])[:, :, None], sy, 0.0),
+        "wt": np.take(state["wt"].reshape(-1), square),
+    }
+
+
+def _positions(mask: np.ndarray) -> np.ndarray | slice | None:
+    """Where ``mask`` holds, as an index: None for nowhere, a slice for everywhere."""
+    if mask.all():
+        return np.s_[:]
+    positions = np.flatnonzero(mask)
+    return positions if positions.size else None
+
+
+def _take_memory(pairs: dict, positions: np.ndarray) -> dict:
+    """The memory of some of the problems of a group (positions along the problem axis)."""
+    if positions.size == pairs["rows"].size:  # all of them (positions are increasing)
+        return pairs
+    return {name: value[positions] if name == "wt_first" else value[..., positions] for name, value in pairs.items()}
+
+
+def _sequential_sum(terms: np.ndarray | Callable, count: int | None = None) -> np.ndarray:
+    """The sum over the first axis of ``terms``, one term after the other from 0.
+
+    ``terms`` is an array, or a function of a slice of positions that returns those terms stacked (with their
+    ``count``), so that large sets of terms are never formed at once.
+    """
+    if not callable(terms):
+        terms, count = terms.__getitem__, terms.shape[0]
+    total = 0.0
+    for start in range(count):
+        total = terms(slice(start, start + 1))[0] + total
+    return total
+
+
+def _paired_sum(terms: np.ndarray | Callable, count: int | None = None) -> np.ndarray:
+    """The sum over the first axis as numpy.einsum adds up contiguous operands with 2-lane SIMD.
+
+    Terms 0, 2, 4, ... go to one partial sum and 1, 3, 5, ... to the other, blocks of 8 terms innermost-last
+    (t6, t4, t2, t0 onto the first), the rest in order; the result is the sum of the two. ``terms`` is as for
+    :func:`_sequential_sum`.
+    """
+    if not callable(terms):
+        terms, count = terms.__getitem__, terms.shape[0]
+    lanes, start = 0.0, 0
+    while count - start >= 8:
+        for offset in (6, 4, 2, 0):
+            lanes = terms(slice(start + offset, start + offset + 2)) + lanes
+        start += 8
+    while count - start >= 2:
+        lanes = terms(slice(start, start + 2)) + lanes
+        start += 2
+    first, second = (lanes[0], lanes[1]) if isinstance(lanes, np.ndarray) else (lanes, lanes)
+    if start < count:
+        first = terms(slice(start, count))[0] + first
+    return first + second
+
+
+def _cauchy_p(pairs: dict, downhill: np.ndarray) -> np.ndarray:
+    """cauchy's p = W'd for d = -g: (y_j d, theta s_j d) for the k pairs, shape (2k, G)."""
+    theta = pairs["theta"]
+    scaled = pairs["s"] * downhill
     scaled = np.where(theta != 1.0, scaled * theta, scaled)
-    return np.concatenate([state["y"][rows, :k] * downhill[:, None], scaled], axis=1)
+    return np.concatenate([pairs["y"] * downhill, scaled])
 
 
-def _bmv(state: dict, rows: np.ndarray, k: int, v: np.ndarray) -> np.ndarray:
-    """bmv: the product of the compact formula's 2k x 2k middle matrix with v (one v per problem)."""
-    sy = state["sy"][rows, :k, :k]
-    diagonal = np.diagonal(sy, axis1=1, axis2=2)
-    v1, v2 = v[:, :k], v[:, k:]
-    lower = np.tril(sy, -1)
-    p2 = v2 + np.einsum("gik,gk->gi", lower, v1 / diagonal)
-    wt = state["wt"][rows, :k, :k]
-    p2 = _solve_upper(wt, _solve_upper_transposed(wt, p2))
-    p1 = -(v1 / np.sqrt(diagonal)) / np.sqrt(diagonal)
-    p1 = p1 + np.einsum("gki,gk->gi", lower, p2) / diagonal
-    return np.concatenate([p1, p2], axis=1)
+def _bmv(pairs: dict, v: np.ndarray) -> np.ndarray:
+    """bmv: the product of the compact formula's 2k x 2k middle matrix with v (2k, G), one v per problem."""
+    k = pairs["s"].shape[0]
+    diagonal, lower, wt = pairs["diagonal"], pairs["lower"], pairs["wt"]
+    if "wt_first" not in pairs:
+        pairs["wt_first"] = np.ascontiguousarray(wt.transpose(2, 0, 1))
+    v1, v2 = v[:k], v[k:]
+    # L D^-1 v1, and further down L' p2 (terms indexed by the summed index first)
+    p2 = v2 + _paired_sum(lower.transpose(1, 0, 2) * (v1 / diagonal)[:, None, :])
+    p2 = _solve_upper(wt, _solve_upper_transposed(wt, p2), pairs["wt_first"])
+    p1 = -(v1 / pairs["root"]) / pairs["root"]
+    p1 = p1 + _sequential_sum(lower * p2[:, None, :]) / diagonal
+    return np.concatenate([p1, p2])
 
 
 def _solve_upper_transposed(upper: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve U' x = b for upper-triangular U (forward substitution), one system per problem."""
-    x = np.zeros_like(b)
-    for i in range(b.shape[1]):
-        x[:, i] = (b[:, i] - np.einsum("gj,gj->g", upper[:, :i, i], x[:, :i])) / upper[:, i, i]
+    """Solve U' x = b for upper-triangular U (K, K, G) by forward substitution; b is (K, G) or (K, R, G)."""
+    size = upper.shape[0]
+    x, sums = np.empty_like(b), np.zeros_like(b)
+    columns = (slice(None),) + (None,) * (b.ndim - 2)  # U's row against every right-hand side
+    for i in range(size):
+        x[i] = (b[i] - sums[i]) / upper[i, i]
+        # each later unknown's sum gains its term of this one
+        sums[i + 1 :] += upper[i, i + 1 :][columns] * x[i]
     return x
 
 
-def _solve_upper(upper: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve U x = b for upper-triangular U (back substitution), one system per problem."""
-    x = np.zeros_like(b)
-    for i in range(b.shape[1] - 1, -1, -1):
-        x[:, i] = (b[:, i] - np.einsum("gj,gj->g", upper[:, i, i + 1 :], x[:, i + 1 :])) / upper[:, i, i]
-    return x
+def _solve_upper(upper: np.ndarray, b: np.ndarray, rows_first: np.ndarray | None = None) -> np.ndarray:
+    """Solve U x = b for upper-triangular U (K, K, G) by back substitution; b is (K, G).
+
+    Each row's sum is one einsum over contiguous operands (a paired sum, see :func:`_paired_sum`), on copies
+    with the problem axis first (``rows_first``: U so, if at hand).
+    """
+    size = upper.shape[0]
+    if rows_first is None:
+        rows_first = np.ascontiguousarray(upper.transpose(2, 0, 1))
+    x = np.zeros(b.shape[::-1])
+    for i in range(size - 1, -1, -1):
+        x[:, i] = (b[i] - np.einsum("gj,gj->g", rows_first[:, i, i + 1 :], x[:, i + 1 :])) / upper[i, i]
+    return x.T
 
 
 def _upper_cholesky(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Upper Cholesky factors U'U = A (LAPACK's dpotrf "U"), and where they exist (a pivot > 0)."""
-    factor = np.triu(matrix)
-    ok = np.ones(matrix.shape[0], dtype=bool)
-    for j in range(matrix.shape[1]):
-        above = factor[:, :j, j]
-        pivot = factor[:, j, j] - np.einsum("gi,gi->g", above, above)
-        ok &= ~(pivot <= 0)
-        pivot = np.sqrt(np.where(pivot > 0, pivot, 1.0))
-        factor[:, j, j] = pivot
-        rest = factor[:, j, j + 1 :] - np.einsum("gi,gij->gj", above, factor[:, :j, j + 1 :])
-        factor[:, j, j + 1 :] = rest * (1.0 / pivot)[:, None]
-    return factor, ok
+    """Upper Cholesky factors U'U = A (LAPACK's dpotrf "U") of A (K, K, G), and where they exist (a pivot > 0).
+
+    Only the upper triangles of A and U are read and meaningful. Row j of U takes the sums of
+    U[i, a] U[i, b] over the rows i < j, accumulated row by row as each row is finished.
+    """
+    size = matrix.shape[0]
+    factor, sums, pivots = matrix.copy(), np.zeros_like(matrix), np.empty(matrix.shape[1:])
+    for j in range(size):
+        pivots[j] = factor[j, j] - sums[j, j]
+        pivot = np.sqrt(np.where(pivots[j] > 0, pivots[j], 1.0))
+        factor[j, j] = pivot
+        if j + 1 < size:
+            factor[j, j + 1 :] = (factor[j, j + 1 :] - sums[j, j + 1 :]) * (1.0 / pivot)
+            row = factor[j, j + 1 :]
+            sums[j + 1 :, j + 1 :] += row[:, None] * row[None, :]
+    return factor, ~np.any(pivots <= 0, axis=0)
 
 
-def _formk(state: dict, rows: np.ndarray, k: int, entering: np.ndarray) -> np.ndarray:
+_WN1_BLOCKS = ("wn1_yy", "wn1_ss", "wn1_sy")
+"""SciPy's 2m x 2m matrix wn1 as its three m x m blocks (lower triangles): Y'ZZ'Y (at offset [0, 0]), S'AA'S
+(at [m, m]) and L_a + R_z (at [m, 0]); the fourth block is never used."""
+
+
+def _formk(state: dict, pairs: dict, entering: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """formk for one free variable: update the blocks N (wn1), form K and factorise it into wn.
 
-    wn1 holds [[Y'ZZ'Y, .], [L_a + R_z, S'AA'S]] (lower triangles, blocks at offsets 0 and m) and is updated
-    by increments: a new pair's row and column, and the variables that entered or left the free set since the
-    previous call. Returns where both Cholesky factorisations succeeded.
+    wn1 holds [[Y'ZZ'Y, .], [L_a + R_z, S'AA'S]] (lower triangles, stored as the blocks :data:`_WN1_BLOCKS`) and
+    is updated by increments: a new pair's row and column, and the variables that entered or left the free set
+    since the previous call. Returns wn, the upper Cholesky factor of K (2k, 2k, G), and where both
+    factorisations succeeded.
+
+    SciPy keeps wn between iterations and factorises K again only where a pair was added or the variable
+    entered the free set. wn is not stored here: where neither happened, wn1, theta and S'Y have not changed
+    since wn was last formed, so it is formed again from them, to the bit (and its factorisation succeeds
+    again).
     """
-    if rows.size == 0:
-        return np.zeros(0, dtype=bool)
-    m = _MEMORY
-    wn1 = state["wn1"][rows]
-    s, y, theta = state["s"][rows, :k], state["y"][rows, :k], state["theta"][rows]
+    m, n = _MEMORY, state["theta"].size
+    rows, s, y, theta = pairs["rows"], pairs["s"], pairs["y"], pairs["theta"]
+    k = s.shape[0]
     updated = state["updated"][rows]
     new = k - 1
     # the memory was full: the oldest pair left, every block shifts up and left by one
-    shift = updated & (state["n_updates"][rows] > m)
-    if np.any(shift):
-        moved = wn1[shift]
-        for block_row, block_col in ((0, 0), (m, m), (m, 0)):
-            moved[:, block_row : block_row + m - 1, block_col : block_col + m - 1] = moved[
-                :, block_row + 1 : block_row + m, block_col + 1 : block_col + m
-            ].copy()
-        wn1[shift] = moved
+    shift = rows[updated & (state["n_updates"][rows] > m)]
+    if shift.size:
+        for name in _WN1_BLOCKS:
+            state[name][:-1, :-1, shift] = state[name][1:, 1:, shift]
+    square = _block_index(m, k, rows, n)
+    top, middle, corner = (np.take(state[name].reshape(-1), square) for name in _WN1_BLOCKS)
     # the new pair's row of Y'ZZ'Y (the variable is free), of S'AA'S and L_a (no active variable: 0)
     # and its column of R_z
-    upd = np.flatnonzero(updated)
-    wn1[upd, new, :k] = y[upd, new, None] * y[upd]
-    wn1[upd, m + new, m : m + k] = 0.0
-    wn1[upd, m + new, :k] = 0.0
-    wn1[upd, m : m + k, new] = s[upd] * y[upd, new, None]
-    # a variable that entered the free set moves its terms from S'AA'S and L_a to Y'ZZ'Y and R_z
-    old = np.where(updated, k - 1, k)
+    top[new] = np.where(updated, y[new] * y, top[new])
+    middle[new] = np.where(updated, 0.0, middle[new])
+    corner[new] = np.where(updated, 0.0, corner[new])
+    corner[:, new] = np.where(updated, s * y[new], corner[:, new])
     index = np.arange(k)
-    within = (index[None, :, None] < old[:, None, None]) & (index[None, None, :] < old[:, None, None])
-    move = within & entering[:, None, None]
-    yy = y[:, :, None] * y[:, None, :]
-    ss = s[:, :, None] * s[:, None, :]
-    sy = s[:, :, None] * y[:, None, :]
-    lower = index[:, None] >= index[None, :]
-    top, middle = wn1[:, :k, :k], wn1[:, m : m + k, m : m + k]
-    wn1[:, :k, :k] = np.where(move & lower, top + yy, top)
-    wn1[:, m : m + k, m : m + k] = np.where(move & lower, middle - ss, middle)
-    corner = wn1[:, m : m + k, :k]
-    wn1[:, m : m + k, :k] = np.where(move, np.where(lower & ~np.eye(k, dtype=bool), corner - sy, corner + sy), corner)
-    state["wn1"][rows] = wn1
-    # K's upper triangle: [[D + Y'ZZ'Y / theta, -L_a' + R_z'], [., theta S'AA'S]]
-    wn = np.zeros((rows.size, 2 * k, 2 * k))
-    upper = ~lower | np.eye(k, dtype=bool)
-    wn[:, :k, :k] = np.where(upper, np.swapaxes(wn1[:, :k, :k], 1, 2) / theta[:, None, None], 0.0)
-    wn[:, k:, k:] = np.where(upper, np.swapaxes(wn1[:, m : m + k, m : m + k], 1, 2) * theta[:, None, None], 0.0)
-    corner = np.swapaxes(wn1[:, m : m + k, :k], 1, 2)  # [jy, iy] = wn1[m + iy, jy]
-    wn[:, :k, k:] = np.where(index[:, None] < index[None, :], -corner, corner)
-    wn[:, index, index] += np.diagonal(state["sy"][rows, :k, :k], axis1=1, axis2=2)
-    top, ok_top = _upper_cholesky(wn[:, :k, :k])
-    wn[:, :k, :k] = top
-    coupling = np.stack([_solve_upper_transposed(top, wn[:, :k, k + j]) for j in range(k)], axis=2)
-    wn[:, :k, k:] = coupling
-    schur = wn[:, k:, k:] + np.einsum("gki,gkj->gij", coupling, coupling)
+    lower = (index[:, None] >= index[None, :])[:, :, None]
+    # a variable that entered the free set moves its terms from S'AA'S and L_a to Y'ZZ'Y and R_z
+    if np.any(entering):
+        old = np.where(updated, k - 1, k)
+        move = (index[:, None, None] < old) & (index[None, :, None] < old) & entering
+        strictly_lower = (index[:, None] > index[None, :])[:, :, None]
+        sy = s[:, None] * y[None, :]
+        top = np.where(move & lower, top + y[:, None] * y[None, :], top)
+        middle = np.where(move & lower, middle - s[:, None] * s[None, :], middle)
+        corner = np.where(move, np.where(strictly_lower, corner - sy, corner + sy), corner)
+    # store what changed: the new pair's row of each block and column of R_z, the blocks where the variable
+    # entered the free set
+    added, entered = _positions(updated), _positions(entering)
+    for name, block in zip(_WN1_BLOCKS, (top, middle, corner), strict=True):
+        if added is not None:
+            state[name].reshape(-1)[square[new][:, added]] = block[new][:, added]
+        if entered is not None:
+            state[name].reshape(-1)[square[..., entered]] = block[..., entered]
+    if added is not None:
+        state["wn1_sy"].reshape(-1)[square[:, new][:, added]] = corner[:, new][:, added]
+    # K's upper triangle: [[D + Y'ZZ'Y / theta, -L_a' + R_z'], [., theta S'AA'S]] (the lower triangles of the
+    # blocks on the diagonal are not read)
+    wn = np.zeros((2 * k, 2 * k, rows.size))
+    wn[:k, :k] = top.transpose(1, 0, 2) / theta
+    wn[k:, k:] = middle.transpose(1, 0, 2) * theta
+    corner = corner.transpose(1, 0, 2)  # [jy, iy] = wn1[m + iy, jy]
+    wn[:k, k:] = np.where(~lower, -corner, corner)
+    wn[index, index] += pairs["diagonal"]
+    top, ok_top = _upper_cholesky(wn[:k, :k])
+    coupling = _solve_upper_transposed(top, wn[:k, k:])
+    schur = wn[k:, k:] + _sequential_sum(lambda kk: coupling[kk, :, None] * coupling[kk, None, :], k)
     bottom, ok_bottom = _upper_cholesky(schur)
-    wn[:, k:, k:] = bottom
-    ok = ok_top & ok_bottom
-    state["wn"][rows, : 2 * k, : 2 * k] = wn
-    return ok
+    wn[:k, :k], wn[:k, k:], wn[k:, k:] = top, coupling, bottom
+    return wn, ok_top & ok_bottom
 
 
-def _subspace_step(state, rows, k, x, g, cauchy, c, lo, hi):
-    """cmprlb and subsm: the Newton step of the model from the Cauchy point, projected onto the box."""
-    theta = state["theta"][rows]
-    s, y = state["s"][rows, :k], state["y"][rows, :k]
+def _subspace_step(pairs: dict, factor: np.ndarray, x, g, cauchy, c, lo, hi):
+    """cmprlb and subsm: the Newton step of the model from the Cauchy point, projected onto the box.
+
+    ``factor`` is wn, the upper Cholesky factor of K (2k, 2k, G); ``c`` is W'(xcp - x) (2k, G).
+    """
+    theta, s, y = pairs["theta"], pairs["s"], pairs["y"]
+    k = s.shape[0]
     # r = -Z'(B(xcp - x) + g), with W'(xcp - x) = c
     reduced = -theta * (cauchy - x) - g
-    product = _bmv(state, rows, k, c)
+    product = _bmv(pairs, c)
     for j in range(k):
-        reduced = (reduced + y[:, j] * product[:, j]) + s[:, j] * (theta * product[:, k + j])
+        reduced = (reduced + y[j] * product[j]) + s[j] * (theta * product[k + j])
     # d = r / theta + Z'W K^-1 W'Z r / theta^2, with K = wn's upper triangle U: K^-1 = U^-1 E U'^-1
-    wv = np.concatenate([y * reduced[:, None], theta[:, None] * (s * reduced[:, None])], axis=1)
-    factor = state["wn"][rows, : 2 * k, : 2 * k]
+    wv = np.concatenate([y * reduced, theta * (s * reduced)])
     wv = _solve_upper_transposed(factor, wv)
-    wv[:, :k] = -wv[:, :k]
+    wv[:k] = -wv[:k]
     wv = _solve_upper(factor, wv)
     step = reduced
     for j in range(k):
-        step = (step + (y[:, j] * wv[:, j] / theta)) + s[:, j] * wv[:, k + j]
+        step = (step + (y[j] * wv[j] / theta)) + s[j] * wv[k + j]
     step = step * (1.0 / theta)
     # project the Newton point onto the box; if that point is uphill from x, go back and stop at the bound
     point = np.fmin(hi, np.fmax(lo, cauchy + step))
@@ -610,39 +766,46 @@ def _matupd_formt(
     """
     if rows.size == 0:
         return rows
-    m = _MEMORY
+    m, n = _MEMORY, state["theta"].size
     full = rows[state["n_updates"][rows] > m]
     # the memory is full: the oldest pair leaves
-    state["s"][full, :-1], state["y"][full, :-1] = state["s"][full, 1:], state["y"][full, 1:]
-    for name in ("sy", "ss"):
-        state[name][full, :-1, :-1] = state[name][full, 1:, 1:]
+    if full.size:
+        state["s"][:-1, full], state["y"][:-1, full] = state["s"][1:, full], state["y"][1:, full]
+        for name in ("sy", "ss"):
+            state[name][:-1, :-1, full] = state[name][1:, 1:, full]
     col = np.minimum(state["n_updates"][rows], m)
     state["col"][rows] = col
-    newest = col - 1
-    state["s"][rows, newest], state["y"][rows, newest] = step, change
-    older = np.arange(m)[None, :] < newest[:, None]
-    sy_row = np.where(older, step[:, None] * state["y"][rows], 0.0)
-    ss_column = np.where(older, state["s"][rows] * step[:, None], 0.0)
-    sy, ss = state["sy"][rows], state["ss"][rows]
-    positions = np.arange(rows.size)
-    sy[positions, newest, :] = np.where(older, sy_row, sy[positions, newest, :])
-    ss[positions, :, newest] = np.where(older, ss_column, ss[positions, :, newest])
-    sy[positions, newest, newest], ss[positions, newest, newest] = curvature, length
-    state["sy"][rows], state["ss"][rows] = sy, ss
+    state["max_col"][rows] = np.maximum(state["max_col"][rows], col)
+    state["s"][col - 1, rows], state["y"][col - 1, rows] = step, change
+    sy, ss = state["sy"].reshape(-1), state["ss"].reshape(-1)
     failed = []
     for memory, group in _lbfgsb_groups(col):
-        members = rows[group]
-        theta = state["theta"][members, None, None]
-        sy_k = state["sy"][members, :memory, :memory]
-        lower = np.tril(sy_k, -1)
-        diagonal = np.diagonal(sy_k, axis1=1, axis2=2)
-        middle = theta * state["ss"][members, :memory, :memory] + np.einsum(
-            "gik,gjk->gij", lower / diagonal[:, None, :], lower
-        )
-        factor, ok = _upper_cholesky(middle)
-        state["wt"][members, :memory, :memory] = factor
+        members, new = rows[group], memory - 1
+        pairs = (np.arange(memory) * n)[:, None] + members
+        square = _block_index(m, memory, members, n)
+        sy_k, ss_k = np.take(sy, square), np.take(ss, square)
+        # the new row of S'Y (s_new y_j) and column of S'S (s_j s_new) against the older pairs j
+        sy_k[new, :new] = step[group] * np.take(state["y"].reshape(-1), pairs[:new])
+        ss_k[:new, new] = np.take(state["s"].reshape(-1), pairs[:new]) * step[group]
+        sy_k[new, new], ss_k[new, new] = curvature[group], length[group]
+        sy[square[new]], ss[square[:, new]] = sy_k[new], ss_k[:, new]
+        factor, ok = _upper_cholesky(_formt_matrix(sy_k, ss_k, state["theta"][members]))
+        state["wt"].reshape(-1)[square] = factor
         failed.append(members[~ok])
     return np.concatenate(failed) if failed else np.zeros(0, dtype=int)
+
+
+def _formt_matrix(sy: np.ndarray, ss: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """T = theta S'S + L D^-1 L' (k, k, G), from S'Y (strict lower triangle L, diagonal D) and S'S (upper)."""
+    index = np.arange(sy.shape[0])
+    lower = np.where((index[:, None] > index[None, :])[:, :, None], sy, 0.0)
+    scaled = (lower / sy[index, index][None, :, :]).transpose(1, 0, 2)  # [kk, i] = L[i, kk] / D[kk]
+    lower = lower.transpose(1, 0, 2)  # [kk, j] = L[j, kk]
+
+    def terms(kk: slice) -> np.ndarray:  # [kk, i, j] = L[i, kk] L[j, kk] / D[kk], summed over kk
+        return scaled[kk][:, :, None] * lower[kk][:, None, :]
+
+    return theta * ss + _paired_sum(terms, sy.shape[0])
 
 
 def _dcsrch_step(state: dict, rows: np.ndarray) -> np.ndarray:
@@ -794,7 +957,7 @@ def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         stpc = stp + (p / q) * (sty - stp)
         step4 = np.where(brackt, stpc, np.where(stp > stx, stpmax, stpmin))
 
-    new_stp = np.select([higher, opposite, decreasing], [step1, step2, step3], step4)
+    new_stp = np.where(higher, step1, np.where(opposite, step2, np.where(decreasing, step3, step4)))
     brackt = brackt | higher | opposite
     # the bracket: stp replaces sty if f rose, else it becomes the best step (stx moving to sty on a sign change)
     new_sty = np.where(higher, stp, np.where(opposite, stx, sty))
