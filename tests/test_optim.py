@@ -342,25 +342,3 @@ def test_newton_stops_when_its_own_step_is_below_tol_even_if_it_rounds_to_zero()
     assert len(points) <= 9
     errors = [abs(x[0] - c) for x in points]
     assert all(later <= before for before, later in zip(errors, errors[1:], strict=False))  # never thrown back
-
-
-def test_the_gradient_first_step_is_the_one_lbfgsb_takes_and_ftol_stops_a_flat_start():
-    # L-BFGS-B on a bounded problem first tries x0 - f'(x0) (unit metric): so does first_step="gradient"
-    points = []
-    quadratic = _counting(lambda x: (3 * (x - 0.4) ** 2, 6 * (x - 0.4), np.full_like(x, 6.0)), points)
-    result = minimize_scalar_batched(quadratic, -5.0, 5.0, x0=np.array([0.5]), first_step="gradient")
-    assert points[1][0] == pytest.approx(0.5 - 0.6) and result.x[0] == pytest.approx(0.4, abs=1e-12)
-
-    # a start on a flat stretch (slope -3e-5, above gtol): that first step lowers f by ~1e-11 relative, below
-    # L-BFGS-B's ftol, so the search stops there, within |f'| of the start, as SciPy's L-BFGS-B does
-    def flat(x):
-        return 100.0 + 1.25e-6 * (x - 2) ** 2, 2.5e-6 * (x - 2), np.full_like(x, 2.5e-6)
-
-    start = np.array([-10.0])
-    stopped = minimize_scalar_batched(flat, -10.0, 5.0, x0=start, first_step="gradient", gtol=1e-5, ftol=2.2e-9)
-    lbfgsb = minimize(lambda t: flat(t)[0][0], start, jac=lambda t: flat(t)[1], method="L-BFGS-B", bounds=[(-10, 5)])
-    assert abs(stopped.x[0] - start[0]) <= 1e-4 and abs(lbfgsb.x[0] - start[0]) <= 1e-4
-    newton = minimize_scalar_batched(flat, -10.0, 5.0, x0=start, gtol=1e-5, ftol=2.2e-9)
-    assert newton.x[0] == pytest.approx(2.0)  # Newton's first step lands on the minimum of the quadratic
-    with pytest.raises(ValueError, match="first_step"):
-        minimize_scalar_batched(quadratic, -5.0, 5.0, x0=np.array([0.5]), first_step="bfgs")

@@ -271,14 +271,12 @@ def _grid_bracket(derivatives, low, high, grid_size, everything):
     return x, grid[rows, np.maximum(best - 1, 0)], grid[rows, np.minimum(best + 1, grid_size - 1)]
 
 
-def _grow_bracket(derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol, first_step):
+def _grow_bracket(derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol):
     """From each start, step downhill until f' changes sign or a bound is reached.
 
-    The first step is Newton's, :math:`|f'/f''|` (0.5 where :math:`f'' \\le 0`), or with ``first_step="gradient"``
-    the unit gradient step :math:`|f'|` that L-BFGS-B takes first on a bounded problem. Later steps are Newton's
-    while those shrink (at least halving: Newton is converging); otherwise the larger of Newton's and twice the
-    previous step (with ``"gradient"``: Newton's where :math:`f'' > 0`, as a quasi-Newton method steps, else twice
-    the previous). A start near a well-shaped optimum brackets it, or converges onto it, in a step or two, and a
+    The first step is Newton's, :math:`|f'/f''|` (0.5 where :math:`f'' \\le 0`). Later steps are Newton's while
+    those shrink (at least halving: Newton is converging); otherwise the larger of Newton's and twice the previous
+    step. A start near a well-shaped optimum brackets it, or converges onto it, in a step or two, and a
     bound at any distance is reached in logarithmically many steps. A problem settles where its Newton step falls
     below ``tol``, where a step lowered f by no more than ``ftol`` relative, or where the slope is at most ``gtol``
     (the flat stretch of a likelihood in log α near α = 0).
@@ -304,12 +302,8 @@ def _grow_bracket(derivatives, x, fun, grad, curvature, low, high, settled, inde
         newton = np.where(valid, newton, 0.0)
         last = length[pending]
         converging = valid & (newton <= 0.5 * last)
-        opening = np.abs(g_now) if first_step == "gradient" else np.where(valid, newton, 0.5)
-        if first_step == "gradient":
-            later = np.where(valid, newton, 2.0 * last)
-        else:
-            later = np.where(converging, newton, np.maximum(newton, 2.0 * last))
-        length[pending] = np.where(last == 0, opening, later)
+        later = np.where(converging, newton, np.maximum(newton, 2.0 * last))
+        length[pending] = np.where(last == 0, np.where(valid, newton, 0.5), later)
         # Newton's estimate of the distance to the minimum is below tol: settled where it stands
         tiny = converging & (newton <= tol * np.maximum(1.0, np.abs(x_now)))
         finished[pending[tiny]] = True
@@ -367,7 +361,6 @@ def minimize_scalar_batched(
     x0: float | np.ndarray | None = None,
     gtol: float = 0.0,
     ftol: float = 0.0,
-    first_step: str = "newton",
 ) -> BatchedMinimum:
     """Minimise many independent one-dimensional functions on intervals at once (one per gene).
 
@@ -399,19 +392,15 @@ def minimize_scalar_batched(
         steps, so this saves most of the work when evaluating a problem is the cost.
     x0 : float or array, optional
         A starting point per problem instead of the grid: the search then finds the local minimum reached
-        downhill from ``x0`` (a bracket is grown from ``x0`` by doubling steps until ``f'`` changes sign), as a
-        local optimiser started there would; :func:`utils.deseq` uses this to reproduce DESeq2's estimates.
+        downhill from ``x0`` (a bracket is grown from ``x0`` by Newton or doubling steps until ``f'`` changes
+        sign), as a local optimiser started there would; :func:`utils.dispersion.fit_dispersions` uses this from
+        the moments estimates.
     gtol : float
         A problem stops at the first point where ``|f'|`` is at most ``gtol`` (L-BFGS-B's projected-gradient test,
         1e-5 in SciPy), its start included; 0 disables it.
     ftol : float
         Also stop a problem when a step lowers ``f`` by no more than ``ftol * max(|f|, |f_new|, 1)`` (L-BFGS-B's
         relative-reduction test, ``factr * eps`` = 2.2e-9 in SciPy); 0 disables it.
-    first_step : {"newton", "gradient"}
-        With ``x0``, the length of the first step downhill: Newton's :math:`|f'/f''|` (0.5 where
-        :math:`f'' \\le 0`), or :math:`|f'|`, the unit-metric gradient step L-BFGS-B starts with on a bounded
-        problem. With ``ftol``, the latter stops where L-BFGS-B stops on a flat start: a step of :math:`|f'|` that
-        barely lowers ``f``.
 
     Returns
     -------
@@ -440,8 +429,6 @@ def minimize_scalar_batched(
     everything = np.arange(shape[0]) if indexed else None
     check_scalar(gtol, "gtol", nonnegative=True)
     check_scalar(ftol, "ftol", nonnegative=True)
-    if first_step not in ("newton", "gradient"):
-        raise ValueError(f"first_step must be 'newton' or 'gradient', got {first_step!r}")
     if x0 is None:
         x, left, right = _grid_bracket(derivatives, low, high, grid_size, everything)
         fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
@@ -454,7 +441,7 @@ def minimize_scalar_batched(
         fun, grad, curvature = (np.array(part) for part in _evaluate(derivatives, x, everything))
         settled = np.abs(grad) <= gtol
         left, right, restart, stalled = _grow_bracket(
-            derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol, first_step
+            derivatives, x, fun, grad, curvature, low, high, settled, indexed, ftol, gtol, tol
         )
         settled |= stalled
         x, fun, grad, curvature = restart
