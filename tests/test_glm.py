@@ -303,7 +303,7 @@ def test_deviance_per_gene_dispersion_and_bad_input():
         deviance(counts, -means)
     with pytest.raises(ValueError, match="dispersion must be a scalar"):
         deviance(counts, means, [0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="dispersion must be finite and >= 0"):
+    with pytest.raises(ValueError, match="dispersion must be >= 0"):
         deviance(counts, means, -0.1)
 
 
@@ -539,7 +539,7 @@ def test_malformed_designs_raise(design_change):
         ({"dispersion": None}, "dispersion must be given"),
         ({"dispersion": 0.0}, "dispersion must be finite and positive"),
         ({"dispersion": -0.1}, "dispersion must be finite and positive"),
-        ({"dispersion": np.nan}, "dispersion must be finite and positive"),
+        ({"dispersion": np.nan}, "dispersion contains NaN or infinite values"),
         ({"dispersion": [0.1, 0.2]}, r"dispersion must be a scalar or have shape \(4,\)"),
         ({"dispersion": 0.1, "size_factors": np.ones(5)}, r"size_factors must have shape \(6,\)"),
         ({"dispersion": 0.1, "size_factors": np.zeros(6)}, "size_factors must be finite and positive"),

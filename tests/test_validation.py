@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from utils import _validation as v
+from utils import data, glm
 
 
 def test_as_array_accepts_lists_tensors_and_frames():
@@ -57,3 +58,46 @@ def test_same_labels_refuses_other_samples_and_other_orders():
         v.check_same_labels(["a", "b"], ["b", "a"], "counts.columns", "design.index")
     with pytest.raises(ValueError, match=r"1 only in counts.columns .*\['c'\]"):
         v.check_same_labels(["a", "c"], ["a", "b"], "counts.columns", "design.index")
+
+
+_COUNTS = pd.DataFrame([[4, 0, 7], [1, 9, 3]], index=["g1", "g2"], columns=["s1", "s2", "s3"])
+_DESIGN = pd.DataFrame({"intercept": 1.0, "x": [0.0, 1.0, 1.0]}, index=["s1", "s2", "s3"])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: glm.fit_nb_glm(_COUNTS, _DESIGN, size_factors="abc", dispersion=0.1), TypeError, "size_factors"),
+        (
+            lambda: glm.fit_nb_glm(_COUNTS, _DESIGN, size_factors=np.ones(3, bool), dispersion=0.1),
+            TypeError,
+            "size_factors must be numeric",
+        ),
+        (lambda: glm.fit_nb_glm(_COUNTS, _DESIGN, dispersion="x"), TypeError, "dispersion must be numeric"),
+        (lambda: glm.fit_nb_glm(_COUNTS, _DESIGN, dispersion=[0.1, np.nan]), ValueError, "dispersion contains NaN"),
+        (lambda: glm.deviance(_COUNTS, "abc"), TypeError, "means must be numeric"),
+        (lambda: glm.deviance(_COUNTS, np.ones((2, 3)), "x"), TypeError, "dispersion must be numeric"),
+        (lambda: data.log_cpm(_COUNTS, prior_count="a"), TypeError, "prior_count must be a real number"),
+        (lambda: data.log_cpm(_COUNTS, prior_count=True), TypeError, "prior_count must be a real number"),
+        (lambda: data.log_cpm(_COUNTS, prior_count=0.0), ValueError, "prior_count must be positive"),
+        (lambda: data.cpm(-_COUNTS), ValueError, "counts contains negative values"),
+        (lambda: data.normalize_log1p(_COUNTS.astype(bool)), TypeError, "counts must be numeric"),
+    ],
+)
+def test_utils_functions_raise_the_shared_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_labelled_size_factors_and_dispersions_are_paired_by_label_not_position():
+    factors = pd.Series([0.8, 1.0, 1.25], index=["s1", "s2", "s3"])
+    glm.fit_nb_glm(_COUNTS, _DESIGN, size_factors=factors, dispersion=0.1)  # same labels, same order: accepted
+    with pytest.raises(ValueError, match="different order"):
+        glm.fit_nb_glm(_COUNTS, _DESIGN, size_factors=factors[::-1], dispersion=0.1)
+    with pytest.raises(ValueError, match="only in counts.columns"):
+        glm.fit_nb_glm(_COUNTS, _DESIGN, size_factors=factors.set_axis(["a", "b", "c"]), dispersion=0.1)
+    dispersion = pd.Series([0.1, 0.2], index=["g1", "g2"])
+    with pytest.raises(ValueError, match="different order"):
+        glm.fit_nb_glm(_COUNTS, _DESIGN, dispersion=dispersion[::-1])
+    with pytest.raises(ValueError, match="different order"):
+        glm.deviance(_COUNTS, np.ones((2, 3)), dispersion[::-1])

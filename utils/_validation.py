@@ -59,18 +59,19 @@ def as_vector(value: Any, name: str, *, finite: bool = True) -> np.ndarray:
     return as_array(value, name, ndim=1, finite=finite)
 
 
-def as_counts(value: Any, name: str = "counts") -> np.ndarray:
+def as_counts(value: Any, name: str = "counts", *, integer: bool = True) -> np.ndarray:
     """A 2-D table of finite, non-negative integer counts as float64 (integer-valued floats pass).
 
-    ``TypeError`` for a non-numeric or boolean table; ``ValueError`` for the wrong shape, NaN, negative or
-    non-integer values.
+    ``TypeError`` for a non-numeric or boolean table; ``ValueError`` for the wrong shape, NaN, negative or (with
+    ``integer``, the default) non-integer values. ``integer=False`` accepts non-negative real values, such as
+    estimated counts or already-scaled counts.
     """
     values = as_array(value, name, ndim=2, finite=False)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} contains NaN or infinite values")
     if np.any(values < 0):
         raise ValueError(f"{name} contains negative values; counts must be >= 0")
-    if np.any(values != np.round(values)):
+    if integer and np.any(values != np.round(values)):
         raise ValueError(f"{name} contains non-integer values; counts must be whole numbers")
     return values
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from utils._validation import as_array, check_same_labels
+from utils._validation import as_array, as_counts, check_same_labels, check_scalar
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -129,21 +129,12 @@ def load_pbmc(data_dir: str | Path | None = None) -> CountData:
     return CountData(counts, cells.loc[counts.columns])
 
 
-def _as_count_matrix(counts: pd.DataFrame | np.ndarray, name: str = "counts") -> np.ndarray:
-    values = as_array(counts, name, ndim=2, finite=False)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if np.any(values < 0):
-        raise ValueError(f"{name} contains negative values; counts must be >= 0")
-    return values
-
-
 def cpm(counts: pd.DataFrame | np.ndarray) -> np.ndarray | pd.DataFrame:
     """Counts per million: each column divided by its library size, times 10^6.
 
     :math:`\\mathrm{CPM}_{gj} = 10^6\\, K_{gj} / \\sum_g K_{gj}`. Returns the same type as ``counts``.
     """
-    values = _as_count_matrix(counts)
+    values = as_counts(counts, "counts", integer=False)
     library_sizes = values.sum(axis=0)
     if np.any(library_sizes == 0):
         empty = np.flatnonzero(library_sizes == 0).tolist()
@@ -165,8 +156,7 @@ def log_cpm(counts: pd.DataFrame | np.ndarray, prior_count: float = 1.0) -> np.n
     variance across cells then measures how often a gene is detected rather than how much it is expressed.
     Use :func:`normalize_log1p` there.
     """
-    if not np.isfinite(prior_count) or prior_count <= 0:
-        raise ValueError(f"prior_count must be a positive finite number, got {prior_count}")
+    prior_count = check_scalar(prior_count, "prior_count", positive=True)
     return np.log2(cpm(counts) + prior_count)
 
 
@@ -198,7 +188,7 @@ def normalize_log1p(
     -------
     Same type as ``counts`` (natural logarithm).
     """
-    values = _as_count_matrix(counts)
+    values = as_counts(counts, "counts", integer=False)
     if library_sizes is None:
         totals = values.sum(axis=0)
     else:

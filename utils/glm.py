@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import xlogy
 
-from utils._validation import as_counts, check_integer, check_same_labels, check_scalar
+from utils._validation import as_array, as_counts, check_integer, check_same_labels, check_scalar
 from utils.linalg import check_design
 
 DESEQ2_MIN_MEAN = 0.5
@@ -197,18 +197,29 @@ def deviance(counts: pd.DataFrame | np.ndarray, means: np.ndarray, dispersion: f
     dispersion : float or array_like of shape (genes,), >= 0
     """
     values = validate_counts(counts)
-    mu = np.asarray(means, dtype=float)
+    mu = as_array(means, "means", finite=False)
     if mu.shape != values.shape:
         raise ValueError(f"means must have the shape of counts {values.shape}, got {mu.shape}")
     if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
         raise ValueError("means must be finite and positive")
-    alpha = np.asarray(dispersion, dtype=float)
-    alpha = np.full(values.shape[0], float(alpha)) if alpha.ndim == 0 else alpha
-    if alpha.shape != (values.shape[0],):
-        raise ValueError(f"dispersion must be a scalar or have shape ({values.shape[0]},), got {alpha.shape}")
-    if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
-        raise ValueError("dispersion must be finite and >= 0")
+    if isinstance(counts, pd.DataFrame) and isinstance(means, pd.DataFrame):
+        check_same_labels(counts.index, means.index, "counts.index", "means.index")
+        check_same_labels(counts.columns, means.columns, "counts.columns", "means.columns")
+    alpha = _per_gene(dispersion, "dispersion", counts, values.shape[0])
+    if np.any(alpha < 0):
+        raise ValueError("dispersion must be >= 0")
     return _deviance(values, mu, alpha)
+
+
+def _per_gene(value: float | np.ndarray, name: str, counts: pd.DataFrame | np.ndarray, n_genes: int) -> np.ndarray:
+    """A scalar or one finite value per gene, as an array of shape (n_genes,); a Series must name counts' genes."""
+    if isinstance(value, pd.Series) and isinstance(counts, pd.DataFrame):
+        check_same_labels(counts.index, value.index, "counts.index", f"{name}.index")
+    values = as_array(value, name)
+    values = np.full(n_genes, float(values)) if values.ndim == 0 else values
+    if values.shape != (n_genes,):
+        raise ValueError(f"{name} must be a scalar or have shape ({n_genes},) (one per gene), got {values.shape}")
+    return values
 
 
 def _deviance(values: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -222,10 +233,18 @@ def _deviance(values: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarr
     return 2.0 * (saturated - np.where(nb, nb_term, values - mu)).sum(axis=1)
 
 
-def _size_factor_array(size_factors: np.ndarray | None, values: np.ndarray) -> np.ndarray:
+def _size_factor_array(
+    size_factors: np.ndarray | None, values: np.ndarray, counts: pd.DataFrame | np.ndarray
+) -> np.ndarray:
     if size_factors is None:
         return size_factors_median_of_ratios(values)
-    factors = np.asarray(size_factors, dtype=float)
+    if isinstance(counts, pd.DataFrame) and isinstance(size_factors, pd.Series):
+        # pairing by position would give a sample another sample's size factor
+        check_same_labels(counts.columns, size_factors.index, "counts.columns", "size_factors.index")
+    if isinstance(counts, pd.DataFrame) and isinstance(size_factors, pd.DataFrame):
+        check_same_labels(counts.index, size_factors.index, "counts.index", "size_factors.index")
+        check_same_labels(counts.columns, size_factors.columns, "counts.columns", "size_factors.columns")
+    factors = as_array(size_factors, "size_factors", finite=False)
     if factors.shape not in ((values.shape[1],), values.shape):
         raise ValueError(
             f"size_factors must have shape ({values.shape[1]},) (one per sample) or {values.shape} "
@@ -236,16 +255,13 @@ def _size_factor_array(size_factors: np.ndarray | None, values: np.ndarray) -> n
     return factors
 
 
-def _dispersion_array(dispersion: float | np.ndarray, n_genes: int) -> np.ndarray:
+def _dispersion_array(dispersion: float | np.ndarray, counts: pd.DataFrame | np.ndarray, n_genes: int) -> np.ndarray:
     if dispersion is None:
         raise ValueError(
             "dispersion must be given (one positive value, or one per gene); for alpha = 0 use fit_poisson_glm"
         )
-    values = np.asarray(dispersion, dtype=float)
-    values = np.full(n_genes, float(values)) if values.ndim == 0 else values
-    if values.shape != (n_genes,):
-        raise ValueError(f"dispersion must be a scalar or have shape ({n_genes},) (one per gene), got {values.shape}")
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+    values = _per_gene(dispersion, "dispersion", counts, n_genes)
+    if np.any(values <= 0):
         raise ValueError("dispersion must be finite and positive (alpha = 0 is the Poisson model: use fit_poisson_glm)")
     return values
 
@@ -416,8 +432,8 @@ def _fit(
     if isinstance(counts, pd.DataFrame) and isinstance(design, pd.DataFrame):
         # pairing by position would silently give a sample another sample's design row
         check_same_labels(counts.columns, design.index, "counts.columns", "design.index")
-    factors = _size_factor_array(size_factors, values)
-    alpha = np.zeros(values.shape[0]) if family == "poisson" else _dispersion_array(dispersion, values.shape[0])
+    factors = _size_factor_array(size_factors, values, counts)
+    alpha = np.zeros(values.shape[0]) if family == "poisson" else _dispersion_array(dispersion, counts, values.shape[0])
     min_mean = check_scalar(min_mean, "min_mean", nonnegative=True)
     tol = check_scalar(tol, "tol", positive=True)
     max_iter = check_integer(max_iter, "max_iter", minimum=1)
