@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import rejects as _rejects
 
 from utils.checks import genomics_applications as checks
 from utils.data import load_airway, load_pbmc
@@ -46,6 +47,25 @@ def test_ex1_accepts_newton_and_rejects_wrong_fits(capsys):
     assert "not attempted" in capsys.readouterr().out
     assert checks.ex1(None) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+def irls_with_fixed_iterations(design, labels, n_iterations):
+    """IRLS for logistic regression run for a fixed number of iterations, whatever the deviance does."""
+    beta = np.zeros(design.shape[1])
+    for _ in range(n_iterations):
+        eta = design @ beta
+        probability = 1 / (1 + np.exp(-eta))
+        weights = probability * (1 - probability)
+        weighted = design * weights[:, None]
+        beta = np.linalg.solve(design.T @ weighted, weighted.T @ (eta + (labels - probability) / weights))
+    return beta
+
+
+def test_ex1_accepts_converged_irls_and_rejects_irls_stopped_early(capsys):
+    # the hint's own mistake: not iterating until the deviance settles (3 iterations leave 1e-3 on the simulation)
+    assert checks.ex1(lambda design, labels: irls_with_fixed_iterations(design, labels, 30)) is True
+    assert "✓" in capsys.readouterr().out
+    _rejects(checks.ex1, lambda design, labels: irls_with_fixed_iterations(design, labels, 3), capsys)
 
 
 # --- Exercise 2 -----------------------------------------------------------------------------------------------
@@ -144,15 +164,23 @@ def test_ex3_stub_none_and_non_functions(capsys):
 # --- Exercise 4 -----------------------------------------------------------------------------------------------
 
 
-def real_condition_numbers(standardise_with_ddof=0):
+def _indicators(frame, reference="first"):
+    """0/1 columns for every level of each factor but the reference level (its first or its last category)."""
+    if reference == "first":
+        return pd.get_dummies(frame, drop_first=True, dtype=float)
+    return pd.concat([pd.get_dummies(frame[name], prefix=name, dtype=float).iloc[:, :-1] for name in frame], axis=1)
+
+
+def real_condition_numbers(standardise_with_ddof=0, log=np.log10, reference="first"):
     airway = load_airway().samples
-    saturated = pd.get_dummies(airway[["cell", "dex"]], drop_first=True, dtype=float)
+    saturated = _indicators(airway[["cell", "dex"]], reference)
+    dex = next(c for c in saturated.columns if c.startswith("dex_"))
     for column in [c for c in saturated.columns if c.startswith("cell_")]:
-        saturated[f"{column}:dex"] = saturated[column] * saturated["dex_trt"]
+        saturated[f"{column}:dex"] = saturated[column] * saturated[dex]
     saturated.insert(0, "intercept", 1.0)
     cells = load_pbmc().samples
-    types = pd.get_dummies(cells["bulk_labels"], drop_first=True, dtype=float)
-    log_library = np.log10(cells["n_counts"])
+    types = _indicators(cells[["bulk_labels"]], reference)
+    log_library = log(cells["n_counts"])
     raw = np.column_stack([np.ones(len(cells)), types, log_library])
     standardised = np.column_stack(
         [np.ones(len(cells)), types, (log_library - log_library.mean()) / log_library.std(ddof=standardise_with_ddof)]
@@ -180,3 +208,16 @@ def test_ex4_accepts_the_real_condition_numbers_and_rejects_wrong_ones(capsys):
     assert "✗" in capsys.readouterr().out
     assert checks.ex4(None) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        {"log": np.log},  # the hint's mistake: the natural log of n_counts instead of log10
+        {"reference": "last"},  # the hint's mistake: the last level dropped as the reference instead of the first
+        {"standardise_with_ddof": 1},  # the sample standard deviation where the prompt says ddof=0
+    ],
+    ids=["natural log", "last level as reference", "ddof=1"],
+)
+def test_ex4_rejects_the_hints_mistakes(mistake, capsys):
+    _rejects(checks.ex4, real_condition_numbers(**mistake), capsys)

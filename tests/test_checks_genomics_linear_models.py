@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import rejects as _rejects
 from scipy import linalg, stats
 
 from utils.checks import genomics_linear_models as checks
@@ -50,8 +51,12 @@ def test_ex1_rejects_wrong_formulas(capsys):
     def stub(treated, untreated):
         return None
 
+    def over_genes(treated, untreated):  # the hint's "one value per gene (row)": statistics along the wrong axis
+        return stats.ttest_rel(treated, untreated, axis=0).statistic
+
     assert _fails(checks.ex1(population_sd), capsys)
     assert _fails(checks.ex1(reversed_sign), capsys)
+    assert _fails(checks.ex1(over_genes), capsys)
     assert checks.ex1(stub) is False
     assert "not attempted yet" in capsys.readouterr().out
 
@@ -74,6 +79,7 @@ def test_ex2_rejects_forgetting_the_reference_line(airway, capsys):
 
 
 def test_ex3_accepts_a_null_space_test(capsys):
+    # c is tested against every null direction, so the cases r + n1 - n2 (built to fool a summed direction) fail it
     def is_estimable(design, vector):
         null_basis = linalg.null_space(np.asarray(design, dtype=float))
         return bool(np.allclose(null_basis.T @ np.asarray(vector, dtype=float), 0, atol=1e-8))
@@ -118,6 +124,27 @@ def _against_one_null_vector(pick):
 def test_ex3_rejects_a_test_against_one_null_vector(pick, capsys):
     # the hint's own mistake: a design with two null directions needs c orthogonal to both
     assert _fails(checks.ex3(_against_one_null_vector(pick)), capsys)
+
+
+def _against_the_summed_null_direction(combine):
+    def is_estimable(design, vector):
+        null_basis = linalg.null_space(np.asarray(design, dtype=float))
+        return bool(abs(combine(null_basis, np.asarray(vector, dtype=float))) < 1e-8)
+
+    return is_estimable
+
+
+@pytest.mark.parametrize(
+    "combine",
+    [
+        lambda null_basis, vector: null_basis.sum(axis=1) @ vector,
+        lambda null_basis, vector: (null_basis.T @ vector).sum(),
+    ],
+    ids=["summed null vectors", "summed projections"],
+)
+def test_ex3_rejects_a_test_against_one_combined_null_direction(combine, capsys):
+    # one combined direction is not the null space: r + n1 - n2 has projections +1 and -1 that cancel in the sum
+    _rejects(checks.ex3, _against_the_summed_null_direction(combine), capsys)
 
 
 def test_ex3_rejects_the_notebook_null_vector_only(capsys):

@@ -273,7 +273,10 @@ def test_ex4_rejects_one_layer_too_few_and_the_unrounded_value(capsys):
     assert checks.ex4(19) is False
     assert checks.ex4(math.log(1e-6) / math.log(0.5)) is False
     assert checks.ex4([20, 21]) is False
-    assert capsys.readouterr().out.count("✗") == 3
+    # the hint's mistake: the bound 1/4 per layer without the weight factor |w| = 2 gives n = 10
+    assert checks.ex4(math.ceil(math.log(1e-6) / math.log(0.25))) is False
+    assert checks.ex4("20 layers") is False
+    assert capsys.readouterr().out.count("✗") == 5
 
 
 def test_ex4_none_is_not_attempted(capsys):

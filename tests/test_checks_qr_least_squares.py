@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.linalg
+from conftest import rejects as _rejects
 
 from utils.checks import qr_least_squares as checks
 from utils.data import load_pasilla
@@ -106,6 +107,11 @@ def test_ex3_rejects_diag_of_x_xt(capsys):
 def test_ex3_rejects_column_norms(capsys):
     assert checks.ex3(lambda design: np.sum(np.linalg.qr(design)[0] ** 2, axis=0)) is False
     assert "✗" in capsys.readouterr().out
+
+
+def test_ex3_rejects_the_complete_q(capsys):
+    # the hint's mistake: mode="complete" gives an n x n orthogonal Q, whose rows all have unit norm
+    _rejects(checks.ex3, lambda design: np.sum(np.linalg.qr(design, mode="complete")[0] ** 2, axis=1), capsys)
 
 
 def test_ex3_rejects_one_minus_leverage(capsys):

@@ -1,6 +1,8 @@
 """The exercise checks of 03_ridge_lasso accept right answers (computed independently here) and reject wrong ones."""
 
 import numpy as np
+import pytest
+from conftest import rejects as _rejects
 from sklearn.linear_model import Lasso, Ridge
 
 from utils.checks import ridge_lasso as checks
@@ -54,13 +56,13 @@ def test_ex1_none_and_stub(capsys):
 # Exercise 2: generalised cross-validation
 
 
-def _gcv_with_sklearn(design, response, lambdas):
+def _gcv_with_sklearn(design, response, lambdas, reduce=np.mean):
     n_samples = design.shape[0]
     scores = []
     for lam in lambdas:
         fitted = Ridge(alpha=lam, fit_intercept=False).fit(design, response).predict(design)
         df = _df_from_hat_via_lstsq(design, lam)
-        scores.append(np.mean((response - fitted) ** 2) / (1 - df / n_samples) ** 2)
+        scores.append(reduce((response - fitted) ** 2) / (1 - df / n_samples) ** 2)
     return np.array(scores)
 
 
@@ -80,6 +82,14 @@ def test_ex2_rejects_the_missing_square(capsys):
         )
 
     _assert_result(capsys, checks.ex2(wrong), False)
+
+
+def test_ex2_rejects_the_sum_of_squared_residuals(capsys):
+    # the hint's mistake: the residual sum of squares in the numerator instead of its mean
+    def with_the_sum(design, response, lambdas):
+        return _gcv_with_sklearn(design, response, lambdas, reduce=np.sum)
+
+    _rejects(checks.ex2, with_the_sum, capsys)
 
 
 def test_ex2_rejects_leave_one_out_in_place_of_gcv(capsys):
@@ -113,6 +123,42 @@ def _elastic_net_via_augmented_lasso(design, response, lam, l1_ratio):
 
 def test_ex3_accepts_the_augmented_lasso_solution(capsys):
     _assert_result(capsys, checks.ex3(_elastic_net_via_augmented_lasso), True)
+
+
+def _coordinate_descent(design, response, lam, l1_ratio, n_sweeps=100_000, ridge_in_denominator=True, mean=True):
+    """Cyclic coordinate descent for the elastic net, with switches for the slips the hint warns about."""
+    n_samples, n_features = design.shape
+    scale = n_samples if mean else 1.0  # mean=False: sums instead of means, i.e. the loss ½‖y - Xβ‖² (no 1/n)
+    squared_norms = (design**2).sum(axis=0) / scale
+    ridge = lam * (1 - l1_ratio) if ridge_in_denominator else 0.0
+    beta, residual = np.zeros(n_features), response.astype(float)
+    for _ in range(n_sweeps):
+        largest_move = 0.0
+        for j in range(n_features):
+            rho = design[:, j] @ residual / scale + squared_norms[j] * beta[j]  # x_jᵀr_(j)/n
+            new = np.sign(rho) * max(abs(rho) - lam * l1_ratio, 0.0) / (squared_norms[j] + ridge)
+            residual -= design[:, j] * (new - beta[j])
+            largest_move, beta[j] = max(largest_move, abs(new - beta[j])), new
+        if largest_move < 1e-12:
+            break
+    return beta
+
+
+def test_ex3_accepts_hand_written_coordinate_descent(capsys):
+    _assert_result(capsys, checks.ex3(_coordinate_descent), True)
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        {"n_sweeps": 30},  # the hint's mistake: stopped after a fixed number of sweeps, before convergence
+        {"ridge_in_denominator": False},  # the hint's mistake: λ(1 - l1_ratio) left out of the denominator
+        {"mean": False},  # x_jᵀr_(j) and x_jᵀx_j without the 1/n: the penalty of another scaling
+    ],
+    ids=["30 sweeps", "no ridge term", "no 1/n"],
+)
+def test_ex3_rejects_the_coordinate_descent_slips(slip, capsys):
+    _rejects(checks.ex3, lambda *args: _coordinate_descent(*args, **slip), capsys)
 
 
 def test_ex3_rejects_plain_lasso(capsys):

@@ -31,7 +31,7 @@ def ex1(answer: Any) -> bool:
         what="g'(0.8)",
         rtol=1e-10,
         atol=1e-12,
-        hint="seed the input as Dual(0.8, 1.0) and read .tangent of the result (not .value)",
+        hint="set the input's tangent to 1, Dual(0.8, 1.0), and read .tangent of the result (not .value)",
     )
 
 

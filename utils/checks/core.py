@@ -102,6 +102,23 @@ def check_array(
     return passed(exercise, f"{what} matches (rtol={rtol:g}, atol={atol:g})")
 
 
+def whole_number(unit: str) -> Callable[[np.ndarray, np.ndarray], bool | str]:
+    """A ``compare`` for :func:`check_array` when the answer is a count of ``unit`` (iterations, layers, a rank).
+
+    A fraction is reported as such ("2.5 is not a whole number of iterations"), a wrong count as a wrong count.
+    """
+
+    def same_count(given: np.ndarray, target: np.ndarray) -> bool | str:
+        count = float(given)
+        if not count.is_integer():
+            return f"{count:g} is not a whole number of {unit}"
+        if count != float(target):
+            return f"{count:.0f} {unit} is not the expected count"
+        return True
+
+    return same_count
+
+
 def check_choice(
     exercise: str, answer: Any, expected: Any, options: Sequence[Any], *, what: str, hint: str | None = None
 ) -> bool:

@@ -100,11 +100,14 @@ def _two_null_directions_design() -> np.ndarray:
 
 
 def _orthogonal_to_one_null_vector(design: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """Non-estimable contrasts orthogonal to one computed null vector but not to another.
+    """Non-estimable contrasts that a test against one null direction calls estimable.
 
-    A test against a single null vector (``null_space(X)[:, 0]``, ``[:, -1]``, the last row of ``svd(X)[2]``)
-    calls them estimable. They are built from the null bases that those library calls return on this machine, so
-    the learner's call returns the same vectors.
+    Two kinds, for a design with a 2-D null space: ``r + 2 n`` (r in the row space, n one basis vector) is orthogonal
+    to the other basis vector, so a test against a single null vector (``null_space(X)[:, 0]``, ``[:, -1]``, the
+    last row of ``svd(X)[2]``) passes it; ``r + n1 - n2`` is orthogonal to ``n1 + n2``, so a test against the
+    summed direction (``null_space(X).sum(axis=1) @ c``, or ``(null_space(X).T @ c).sum()``) passes it. They are
+    built from the null bases that those library calls return on this machine, so the learner's call returns the
+    same vectors.
     """
     rank = np.linalg.matrix_rank(design)
     bases = [
@@ -117,6 +120,8 @@ def _orthogonal_to_one_null_vector(design: np.ndarray, rng: np.random.Generator)
     for basis in bases:
         for other in basis[[0, -1]][::-1]:  # orthogonal to basis[-1] and to basis[0], respectively
             vectors.append(row_space_vector + 2.0 * other)
+        # the projections onto basis[0] and basis[1] cancel in their sum: +1 and -1
+        vectors.append(row_space_vector + basis[0] - basis[1])
     return vectors
 
 

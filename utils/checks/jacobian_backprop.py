@@ -7,13 +7,12 @@ coordinate or weight 0, ±1 or 2, no two equal), where common slips change the n
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
-from utils.checks.core import check_function, failed, not_attempted, passed, to_array
+from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array, whole_number
 
 EX1_POINTS = ((1.3, -0.7, 0.45), (-0.6, 1.5, 2.3), (0.8, 2.6, -1.2), (-1.4, -0.3, 0.9))
 EX3_CASES = (
@@ -134,19 +133,15 @@ def ex3(sigmoid_chain_derivative: Any) -> bool:
 
 def ex4(answer: Any) -> bool:
     """Expects the smallest integer n with (|w|_max / 4)^n < 1e-6 for |w|_max = 2."""
-    exercise = "Exercise 4"
-    hint = "each layer multiplies the bound by |w| * 1/4 = 1/2; find the first n where (1/2)^n < 1e-6"
-    if answer is None:
-        return not_attempted(exercise)
     expected = 1
     while (EX4_MAX_WEIGHT / 4) ** expected >= EX4_TOLERANCE:
         expected += 1
-    try:
-        value = to_array(answer)
-    except TypeError as err:
-        return failed(exercise, f"could not read the answer as a number: {err}", hint)
-    if value.shape != () or not math.isfinite(float(value)) or float(value) != round(float(value)):
-        return failed(exercise, "the answer should be a single whole number of layers", hint)
-    if int(value) != expected:
-        return failed(exercise, f"{int(value)} layers is not the smallest n with (1/2)^n < 1e-6", hint)
-    return passed(exercise, f"{expected} layers: (1/2)^{expected} = {0.5**expected:.3g} < 1e-6")
+
+    return check_array(
+        "Exercise 4",
+        answer,
+        expected,
+        what="the number of layers, the smallest n with (1/2)^n < 1e-6,",
+        compare=whole_number("layers"),
+        hint="each layer multiplies the bound by |w| * 1/4 = 1/2; find the first n where (1/2)^n < 1e-6",
+    )
