@@ -137,3 +137,30 @@ def test_ex4_rejects_an_off_by_one_and_a_fraction(pbmc_correlation, capsys):
 def test_ex4_none_is_not_attempted(capsys):
     assert checks.ex4(None) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+def test_ex3_accepts_torch_tensors_of_either_precision(pbmc_correlation, capsys):
+    torch = pytest.importorskip("torch")
+    second = scipy.linalg.eigh(pbmc_correlation)[1][:, -2]
+    _assert_result(checks.ex3(torch.tensor(second)), True, capsys)
+    _assert_result(checks.ex3(-torch.tensor(second, dtype=torch.float32)), True, capsys)
+
+
+def test_ex3_rejects_a_unit_vector_slightly_off_the_eigenvector(pbmc_correlation, capsys):
+    # a vector that still reached only 1e-2 of the leading direction: right norm, wrong angle
+    vectors = scipy.linalg.eigh(pbmc_correlation)[1]
+    tilted = vectors[:, -2] + 1e-2 * vectors[:, -1]
+    _assert_result(checks.ex3(tilted / np.linalg.norm(tilted)), False, capsys)
+
+
+def test_ex3_rejects_nan_and_non_numbers_without_raising(capsys):
+    _assert_result(checks.ex3(np.full(50, np.nan)), False, capsys)
+    _assert_result(checks.ex3("the second eigenvector"), False, capsys)
+    _assert_result(checks.ex3([[0.1, 0.2], [0.3]]), False, capsys)
+
+
+def test_ex4_reads_tensors_and_rejects_a_fractional_tensor(pbmc_correlation, capsys):
+    torch = pytest.importorskip("torch")
+    right = _iterations(pbmc_correlation, power=2)
+    _assert_result(checks.ex4(torch.tensor(right)), True, capsys)
+    _assert_result(checks.ex4(torch.tensor(right - 0.5)), False, capsys)

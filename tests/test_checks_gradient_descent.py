@@ -66,6 +66,7 @@ def test_ex2_accepts_the_count(capsys):
     _accepts(checks.ex2, count, capsys)
     _accepts(checks.ex2, float(count), capsys)
     _accepts(checks.ex2, np.int64(count), capsys)
+    _accepts(checks.ex2, torch.tensor(count), capsys)
 
 
 def test_ex2_the_mistakes_give_other_counts():
@@ -86,6 +87,15 @@ def test_ex2_rejects_plausible_mistakes(capsys):
     _rejects(checks.ex2, _ex2_run(relative=False), capsys)  # absolute tolerance
     _rejects(checks.ex2, count + 0.5, capsys)  # not a whole number
     _rejects(checks.ex2, [count, count], capsys)
+    _rejects(checks.ex2, "many", capsys)
+
+
+def test_ex2_says_what_is_off(capsys):
+    count = _ex2_run()
+    checks.ex2(count + 0.5)
+    assert "not a whole number" in capsys.readouterr().out
+    checks.ex2(count - 1)
+    assert f"{count - 1} iterations is not the expected count" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- Exercise 3: a Nesterov step

@@ -154,3 +154,19 @@ def test_ex4_rejects_own_centring_refitting_and_wrong_shape(pbmc_log, reference_
 def test_none_is_not_attempted(check, capsys):
     assert check(None) is False
     assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_ex4_accepts_a_tensor_float32_and_a_list(pbmc_log, reference_model, capsys):
+    torch = pytest.importorskip("torch")
+    projected = reference_model.transform(pbmc_log[600:])
+    _assert_result(capsys, checks.ex4(torch.tensor(-projected)), True)
+    _assert_result(capsys, checks.ex4(projected.astype(np.float32)), True)
+    _assert_result(capsys, checks.ex4(projected.tolist()), True)
+
+
+def test_ex4_rejects_nan_transposed_and_non_numbers_without_raising(pbmc_log, reference_model, capsys):
+    projected = reference_model.transform(pbmc_log[600:])
+    with_nan = projected.copy()
+    with_nan[3, 4] = np.nan
+    for wrong in (with_nan, projected.T, "scores"):
+        _assert_result(capsys, checks.ex4(wrong), False)

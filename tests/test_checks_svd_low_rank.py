@@ -172,3 +172,17 @@ def test_ex4_rejects_the_unstandardised_design(qc_design, capsys):
 def test_ex4_none_is_not_attempted(capsys):
     assert checks.ex4(None) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+def test_ex2_reads_tensors_and_rejects_a_fractional_tensor(pbmc_singular_values, capsys):
+    torch = pytest.importorskip("torch")
+    right = _rank_for(pbmc_singular_values**2)
+    _assert_result(checks.ex2(torch.tensor(right)), True, capsys)
+    _assert_result(checks.ex2(float(right)), True, capsys)
+    _assert_result(checks.ex2(torch.tensor(right + 0.5)), False, capsys)
+    _assert_result(checks.ex2([right, right]), False, capsys)
+
+
+def test_ex4_accepts_a_float32_tensor(qc_design, capsys):
+    torch = pytest.importorskip("torch")
+    _assert_result(checks.ex4(torch.tensor(_kappa(qc_design), dtype=torch.float32)), True, capsys)

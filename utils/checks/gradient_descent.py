@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array
+from utils.checks.core import check_array, check_function, failed, passed, to_array, whole_number
 
 # Exercise 1: a generic symmetric positive definite Hessian (no zero, ±1 or 2 entries, no two eigenvalues equal)
 EX1_HESSIAN = np.array([[4.3, 1.1, 0.6], [1.1, 2.7, -0.4], [0.6, -0.4, 1.9]])
@@ -72,23 +72,15 @@ def _ex2_count() -> int:
 
 def ex2(answer: Any) -> bool:
     """Expects the number of gradient steps (an integer) until ‖x_k - x*‖ ≤ 1e-8 ‖x_0 - x*‖ for the first time."""
-    if answer is None:
-        return not_attempted("Exercise 2")
-    hint = (
-        "count updates (x_0 is iteration 0), use the step 2/(μ+L) from the extreme eigenvalues of A, stop on "
-        "‖x_k - x*‖ relative to ‖x_0 - x*‖ with x* = A⁻¹b, and report what the run needed, not the bound"
+    return check_array(
+        "Exercise 2",
+        answer,
+        lambda: float(_ex2_count()),
+        what="the iteration count with the optimal fixed step (run here on the error recursion)",
+        compare=whole_number("iterations"),
+        hint="count updates (x_0 is iteration 0), use the step 2/(μ+L) from the extreme eigenvalues of A, stop on "
+        "‖x_k - x*‖ relative to ‖x_0 - x*‖ with x* = A⁻¹b, and report what the run needed, not the bound",
     )
-    try:
-        given = to_array(answer)
-    except TypeError as err:
-        return failed("Exercise 2", f"could not read the answer as a number: {err}", hint)
-    if given.size != 1 or not np.isfinite(given).all() or given.reshape(-1)[0] != np.round(given.reshape(-1)[0]):
-        return failed("Exercise 2", "expected one whole number of iterations", hint)
-    count = int(given.reshape(-1)[0])
-    expected = _ex2_count()
-    if count != expected:
-        return failed("Exercise 2", f"{count} iterations is not what gradient descent needs here", hint)
-    return passed("Exercise 2", f"{count} iterations with the optimal fixed step (run here on the error recursion)")
 
 
 def _ex3_reference(gradient, x, x_previous, step, momentum) -> np.ndarray:

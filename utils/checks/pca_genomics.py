@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.checks.core import check_array, check_function, failed, not_attempted, passed, to_array
+from utils.checks.core import check_array, check_function, to_array
 from utils.data import load_airway, load_pbmc, log_cpm, normalize_log1p
 from utils.decompositions import pca
 
@@ -112,12 +112,10 @@ def ex1(pca_scores: Any) -> bool:
 
 def ex2(answer: Any) -> bool:
     """Expects the relative squared Frobenius residual of airway's rank-2 PCA reconstruction, a float."""
-    if answer is None:  # before computing the expected value, so an unattempted exercise costs nothing
-        return not_attempted("Exercise 2")
     return check_array(
         "Exercise 2",
         answer,
-        _ex2_expected(),
+        _ex2_expected,  # a function: computed only once there is an answer, so "not attempted" costs nothing
         what="‖X_c − X_2‖²_F / ‖X_c‖²_F for airway's 500 most variable genes",
         rtol=1e-6,
         atol=1e-10,
@@ -128,12 +126,10 @@ def ex2(answer: Any) -> bool:
 
 def ex3(answer: Any) -> bool:
     """Expects the 5 largest eigenvalues of pbmc's gene-gene correlation matrix, decreasing, shape (5,)."""
-    if answer is None:
-        return not_attempted("Exercise 3")
     return check_array(
         "Exercise 3",
         answer,
-        _ex3_expected(),
+        _ex3_expected,
         what="top 5 eigenvalues of the 765 x 765 correlation matrix of pbmc_log",
         rtol=1e-8,
         atol=1e-10,
@@ -143,25 +139,23 @@ def ex3(answer: Any) -> bool:
     )
 
 
+def _ex4_compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+    """``compare`` for Exercise 4: equal to ``expected`` after matching each column's sign (rtol 1e-6, atol 1e-8)."""
+    matched = _match_column_signs(given, expected)
+    if np.allclose(matched, expected, rtol=1e-6, atol=1e-8):
+        return True
+    worst = float(np.max(np.abs(matched - expected)))
+    return f"projected scores are off (largest absolute difference {worst:.3g}, up to sign)"
+
+
 def ex4(answer: Any) -> bool:
     """Expects the scores of pbmc cells 600-699 on the first 10 PCs of cells 0-599, shape (100, 10)."""
-    exercise = "Exercise 4"
-    hint = (
-        "fit pca(pbmc_log[:600], 10); then subtract the *reference* mean (fit.mean), not the query's own mean, "
-        "and multiply by fit.loadings"
+    return check_array(
+        "Exercise 4",
+        answer,
+        _ex4_expected,
+        what="projection of the 100 query cells onto the reference PCs (each column up to sign)",
+        hint="fit pca(pbmc_log[:600], 10); then subtract the *reference* mean (fit.mean), not the query's own mean, "
+        "and multiply by fit.loadings",
+        compare=_ex4_compare,
     )
-    if answer is None:
-        return not_attempted(exercise)
-    expected = _ex4_expected()
-    try:
-        given = to_array(answer)
-    except TypeError as err:
-        return failed(exercise, f"could not read the answer as numbers: {err}", hint)
-    if given.shape != expected.shape:
-        return failed(exercise, f"expected shape {expected.shape}, got {given.shape}", hint)
-    if not np.all(np.isfinite(given)):
-        return failed(exercise, "the answer contains NaN or infinite values", hint)
-    if not _columns_match_up_to_sign(given, expected, rtol=1e-6, atol=1e-8):
-        worst = float(np.max(np.abs(_match_column_signs(given, expected) - expected)))
-        return failed(exercise, f"projected scores are off (largest absolute difference {worst:.3g}, up to sign)", hint)
-    return passed(exercise, "scores of the 100 query cells on the reference PCs match (each column up to sign)")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.checks.core import check_array, check_function, failed, not_attempted
+from utils.checks.core import check_array, check_function, whole_number
 from utils.data import load_pbmc, normalize_log1p
 
 
@@ -40,20 +40,25 @@ def ex1(low_rank_approximation: Any) -> bool:
     )
 
 
-def ex2(answer: Any) -> bool:
-    """Expects an int: the smallest k with sum_{i<=k} σ_i² >= 0.9 sum σ_i² for the PBMC cells x genes matrix
-    (``normalize_log1p``, uncentred), as the notebook builds it."""
-    name = "Exercise 2"
-    hint = "the Frobenius norm adds *squared* singular values: take cumsum(σ**2) / sum(σ**2) and count ranks from 1"
-    if answer is None:
-        return not_attempted(name)
-    if isinstance(answer, float | np.floating) and not float(answer).is_integer():
-        return failed(name, f"expected a whole number (a rank), got {answer!r}", hint)
+def _ninety_percent_rank() -> int:
+    """Smallest k with sum_{i<=k} σ_i² >= 0.9 sum σ_i² for the PBMC cells x genes matrix (normalize_log1p)."""
     pbmc = load_pbmc()
     expression = np.asarray(normalize_log1p(pbmc.counts, pbmc.samples["n_counts"]), dtype=float).T
     energy = np.linalg.svd(expression, compute_uv=False) ** 2
-    expected = int(np.searchsorted(np.cumsum(energy) / energy.sum(), 0.9)) + 1
-    return check_array(name, answer, expected, what="rank capturing 90% of ||X||_F^2", rtol=0, atol=0, hint=hint)
+    return int(np.searchsorted(np.cumsum(energy) / energy.sum(), 0.9)) + 1
+
+
+def ex2(answer: Any) -> bool:
+    """Expects an int: the smallest k with sum_{i<=k} σ_i² >= 0.9 sum σ_i² for the PBMC cells x genes matrix
+    (``normalize_log1p``, uncentred), as the notebook builds it."""
+    return check_array(
+        "Exercise 2",
+        answer,
+        _ninety_percent_rank,
+        what="rank capturing 90% of ||X||_F^2",
+        hint="the Frobenius norm adds *squared* singular values: take cumsum(σ**2) / sum(σ**2) and count ranks from 1",
+        compare=whole_number("singular values (a rank)"),
+    )
 
 
 def ex3(min_norm_solution: Any) -> bool:
@@ -78,20 +83,26 @@ def ex3(min_norm_solution: Any) -> bool:
     )
 
 
-def ex4(answer: Any) -> bool:
-    """Expects a float: κ2 of [1, z(log10 n_counts), z(log10 n_genes), z(percent_mito)] for the PBMC cells."""
-    name = "Exercise 4"
-    hint = (
-        "κ2 = σ_max / σ_min of the design itself (not of X^T X), with all four columns: the intercept and the three "
-        "standardised covariates, percent_mito on its own scale (not logged)"
-    )
-    if answer is None:
-        return not_attempted(name)
+def _qc_condition_number() -> float:
+    """κ2 of [1, z(log10 n_counts), z(log10 n_genes), z(percent_mito)] for the PBMC cells."""
     qc = load_pbmc().samples
     covariates = np.column_stack([np.log10(qc["n_counts"]), np.log10(qc["n_genes"]), qc["percent_mito"]])
     standardised = (covariates - covariates.mean(axis=0)) / covariates.std(axis=0, ddof=1)
-    design = np.column_stack([np.ones(len(qc)), standardised])
+    return float(np.linalg.cond(np.column_stack([np.ones(len(qc)), standardised])))
+
+
+def ex4(answer: Any) -> bool:
+    """Expects a float: κ2 of [1, z(log10 n_counts), z(log10 n_genes), z(percent_mito)] for the PBMC cells."""
     # ddof 0 or 1 scales the three centred columns alike, and they are orthogonal to the intercept, so κ moves only
     # by rounding (~1e-15). Plausible wrong designs are close: without percent_mito κ is 0.7 % lower, with
     # log10(percent_mito) 0.16 %. rtol 1e-5 rejects them and still accepts a float32 computation (~1e-7).
-    return check_array(name, answer, np.linalg.cond(design), what="condition number κ2", rtol=1e-5, atol=0, hint=hint)
+    return check_array(
+        "Exercise 4",
+        answer,
+        _qc_condition_number,
+        what="condition number κ2",
+        rtol=1e-5,
+        atol=0,
+        hint="κ2 = σ_max / σ_min of the design itself (not of X^T X), with all four columns: the intercept and the "
+        "three standardised covariates, percent_mito on its own scale (not logged)",
+    )
