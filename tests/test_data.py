@@ -157,6 +157,126 @@ def test_normalize_log1p_refuses_misaligned_or_bad_library_sizes():
         data.normalize_log1p(np.array([[1, 1], [2, 3]]), ["a", "b"])
 
 
+# --- size factors and cell-type signatures
+
+
+def test_library_size_factors_divide_by_the_median():
+    totals = np.array([1200.0, 450.0, 3100.0, 800.0, 975.0])  # median 975 (sorted: 450, 800, 975, 1200, 3100)
+    np.testing.assert_allclose(data.library_size_factors(totals), totals / 975.0, rtol=1e-15)
+    even = [300, 900, 500, 700]  # an even count: the median is the mean of the middle two, (500 + 700) / 2
+    np.testing.assert_allclose(data.library_size_factors(even), np.array(even) / 600.0, rtol=1e-15)
+
+
+def test_library_size_factors_keep_the_cells_of_a_series():
+    cells = data.load_pbmc().samples
+    factors = data.library_size_factors(cells["n_counts"])
+    assert isinstance(factors, pd.Series) and factors.index.equals(cells.index)
+    assert np.median(factors) == pytest.approx(1.0)
+    np.testing.assert_allclose(factors * cells["n_counts"].median(), cells["n_counts"], rtol=1e-14)
+
+
+def test_normalize_log1p_divides_by_the_library_size_factors():
+    counts = np.array([[4, 0, 7, 2], [1, 9, 3, 5]])
+    totals = np.array([310.0, 95.0, 1020.0, 640.0])
+    expected = np.log1p(counts / data.library_size_factors(totals))
+    np.testing.assert_allclose(data.normalize_log1p(counts, totals), expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("totals", "error", "message"),
+    [
+        ([310.0, 0.0, 95.0], ValueError, "library_sizes must be positive"),
+        ([310.0, -4.0, 95.0], ValueError, "library_sizes must be positive"),
+        ([310.0, np.nan, 95.0], ValueError, "library_sizes contains NaN"),
+        ([[310.0, 95.0]], ValueError, "library_sizes must be a 1-D vector"),
+        ([], ValueError, "library_sizes must not be empty"),
+        (["310", "95"], TypeError, "library_sizes must be numeric"),
+        ([True, False], TypeError, "library_sizes must be numeric"),
+    ],
+)
+def test_library_size_factors_reject_bad_totals(totals, error, message):
+    with pytest.raises(error, match=message):
+        data.library_size_factors(totals)
+
+
+def _small_cells():
+    counts = pd.DataFrame(
+        [[3, 0, 8, 1, 5], [0, 6, 2, 4, 1], [7, 2, 0, 3, 9]],
+        index=["g1", "g2", "g3"],
+        columns=["c1", "c2", "c3", "c4", "c5"],
+    )
+    labels = pd.Series(["T", "B", "T", "NK", "B"], index=counts.columns, name="cell_type")
+    totals = pd.Series([40.0, 25.0, 61.0, 18.0, 33.0], index=counts.columns)
+    return counts, labels, totals
+
+
+def test_cell_type_signature_is_the_mean_of_scaled_counts_per_type():
+    counts, labels, totals = _small_cells()
+    signature = data.cell_type_signature(counts, labels, totals)
+    # by hand, cell by cell: the mean over each type's cells of 10^4 K_gj / n_j
+    for cell_type in ["B", "NK", "T"]:
+        cells = [cell for cell in counts.columns if labels[cell] == cell_type]
+        expected = sum(1e4 * counts[cell] / totals[cell] for cell in cells) / len(cells)
+        np.testing.assert_allclose(signature[cell_type], expected, rtol=1e-14)
+    assert list(signature.columns) == ["B", "NK", "T"] and signature.index.equals(counts.index)
+    # default library sizes are the column sums; scale multiplies the whole table
+    by_sums = data.cell_type_signature(counts, labels, scale=100.0)
+    np.testing.assert_allclose(by_sums["T"], (100 * counts["c1"] / 10 + 100 * counts["c3"] / 10) / 2, rtol=1e-14)
+
+
+def test_cell_type_signature_pairs_cells_by_label_and_follows_categories():
+    counts, labels, totals = _small_cells()
+    reference = data.cell_type_signature(counts, labels, totals)
+    # the same cells in another order, in all three inputs alike: the same signature
+    order = ["c4", "c2", "c5", "c1", "c3"]
+    shuffled = data.cell_type_signature(counts[order], labels[order], totals[order])
+    pd.testing.assert_frame_equal(reference, shuffled, rtol=1e-15)
+    ordered = labels.astype(pd.CategoricalDtype(["T", "NK", "B", "unused"]))
+    by_category = data.cell_type_signature(counts, ordered, totals)
+    assert list(by_category.columns) == ["T", "NK", "B"]  # category order; a type without cells is left out
+    np.testing.assert_allclose(by_category[["B", "NK", "T"]].to_numpy(), reference.to_numpy(), rtol=1e-15)
+
+
+def test_cell_type_signature_on_pbmc_matches_a_groupby():
+    pbmc = data.load_pbmc()
+    signature = data.cell_type_signature(pbmc.counts, pbmc.samples["bulk_labels"], pbmc.samples["n_counts"])
+    per_10k = pbmc.counts.to_numpy() / pbmc.samples["n_counts"].to_numpy() * 1e4
+    grouped = pd.DataFrame(per_10k.T).groupby(pbmc.samples["bulk_labels"].to_numpy()).mean().T
+    assert signature.shape == (765, 10)
+    assert list(signature.columns) == list(pbmc.samples["bulk_labels"].cat.categories)
+    np.testing.assert_allclose(signature.to_numpy(), grouped[list(signature.columns)].to_numpy(), rtol=1e-12)
+
+
+def test_cell_type_signature_rejects_misaligned_or_bad_inputs():
+    counts, labels, totals = _small_cells()
+    with pytest.raises(ValueError, match="labels.index name the same samples in a different order"):
+        data.cell_type_signature(counts, labels.iloc[::-1], totals)
+    with pytest.raises(ValueError, match="library_sizes.index must name the same samples"):
+        data.cell_type_signature(counts, labels, totals.rename(lambda cell: cell.upper()))
+    with pytest.raises(ValueError, match="labels.index must name the same samples"):
+        data.cell_type_signature(counts, labels.iloc[:4], totals)
+    with pytest.raises(ValueError, match="labels has missing values"):
+        data.cell_type_signature(counts, labels.where(labels != "NK"), totals)
+    with pytest.raises(ValueError, match="library_sizes must be positive"):
+        data.cell_type_signature(counts, labels, totals.where(totals > 30, 0.0))
+    with pytest.raises(ValueError, match="counts contains negative"):
+        data.cell_type_signature(-counts, labels, totals)
+    with pytest.raises(ValueError, match="zero total"):
+        data.cell_type_signature(counts * (counts.columns != "c2"), labels)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        data.cell_type_signature(counts, labels, totals, scale=0.0)
+    with pytest.raises(TypeError, match="counts must be a DataFrame"):
+        data.cell_type_signature(counts.to_numpy(), labels, totals)
+    with pytest.raises(TypeError, match="labels must be a Series"):
+        data.cell_type_signature(counts, labels.to_numpy(), totals)
+    with pytest.raises(TypeError, match="library_sizes must be a Series"):
+        data.cell_type_signature(counts, labels, totals.to_numpy())
+    with pytest.raises(TypeError, match="library_sizes must be numeric"):
+        data.cell_type_signature(counts, labels, totals.astype(str))
+    with pytest.raises(TypeError, match="scale must be a real number"):
+        data.cell_type_signature(counts, labels, totals, scale="10000")
+
+
 def test_pydeseq2_reference_is_aligned_with_pasilla():
     reference = data.load_pydeseq2_reference()
     pasilla = data.load_pasilla()

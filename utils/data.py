@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from utils._validation import as_array, as_counts, check_same_labels, check_scalar
+from utils._validation import as_counts, as_vector, check_same_labels, check_scalar
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -160,13 +160,47 @@ def log_cpm(counts: pd.DataFrame | np.ndarray, prior_count: float = 1.0) -> np.n
     return np.log2(cpm(counts) + prior_count)
 
 
+def library_size_factors(library_sizes: pd.Series | np.ndarray) -> np.ndarray | pd.Series:
+    """Size factors of single cells: each total over the median total, :math:`s_j = n_j / \\operatorname{median}_k n_k`.
+
+    Dividing a cell's counts by :math:`s_j` rescales it to the median library size, the default target of
+    ``scanpy.pp.normalize_total`` (Wolf et al. 2018). :func:`normalize_log1p` uses these factors; a model of the
+    raw counts (a Poisson or negative binomial mean :math:`s_j\\mu_g`) uses them as offsets.
+
+    Parameters
+    ----------
+    library_sizes : array_like or Series, shape (cells,)
+        Each cell's total count :math:`n_j > 0`. For PBMC pass ``cells["n_counts"]``, the total over all genes
+        (the table keeps 765 of them).
+
+    Returns
+    -------
+    numpy.ndarray, or a Series with the same index when ``library_sizes`` is a Series.
+
+    Raises
+    ------
+    TypeError
+        If ``library_sizes`` is not numeric.
+    ValueError
+        If it is not a non-empty 1-D vector of finite, positive numbers.
+    """
+    totals = as_vector(library_sizes, "library_sizes")
+    if np.any(totals <= 0):
+        empty = np.flatnonzero(totals <= 0).tolist()
+        raise ValueError(f"library_sizes must be positive; cells at positions {empty[:5]} have total <= 0")
+    size_factors = totals / np.median(totals)
+    if isinstance(library_sizes, pd.Series):
+        return pd.Series(size_factors, index=library_sizes.index, name="size_factor")
+    return size_factors
+
+
 def normalize_log1p(
     counts: pd.DataFrame | np.ndarray, library_sizes: pd.Series | np.ndarray | None = None
 ) -> np.ndarray | pd.DataFrame:
     """Counts-scale normalisation of single cells, then ``log1p``: scanpy's ``normalize_total`` + ``log1p``.
 
     Each cell's size factor is its total count over the median total, :math:`s_j = n_j / \\operatorname{median}_k
-    n_k`, and
+    n_k` (:func:`library_size_factors`), and
 
     .. math::
 
@@ -191,22 +225,99 @@ def normalize_log1p(
     values = as_counts(counts, "counts", integer=False)
     if library_sizes is None:
         totals = values.sum(axis=0)
+        if np.any(totals <= 0):
+            empty = np.flatnonzero(totals <= 0).tolist()
+            raise ValueError(
+                f"counts has cells with zero total count (positions {empty[:5]}); pass positive library_sizes"
+            )
     else:
         if isinstance(library_sizes, pd.Series) and isinstance(counts, pd.DataFrame):
             check_same_labels(counts.columns, library_sizes.index, "counts.columns", "library_sizes.index")
-        totals = as_array(library_sizes, "library_sizes", ndim=1)
+        totals = as_vector(library_sizes, "library_sizes")
         if totals.shape[0] != values.shape[1]:
             raise ValueError(
                 f"library_sizes has {totals.shape[0]} entries but counts has {values.shape[1]} columns (cells)"
             )
-    if np.any(totals <= 0):
-        empty = np.flatnonzero(totals <= 0).tolist()
-        raise ValueError(f"library sizes must be positive; cells at positions {empty[:5]} have total <= 0")
-    size_factors = totals / np.median(totals)
-    result = np.log1p(values / size_factors)
+    result = np.log1p(values / library_size_factors(totals))
     if isinstance(counts, pd.DataFrame):
         return pd.DataFrame(result, index=counts.index, columns=counts.columns)
     return result
+
+
+def cell_type_signature(
+    counts: pd.DataFrame,
+    labels: pd.Series,
+    library_sizes: pd.Series | None = None,
+    scale: float = 1e4,
+) -> pd.DataFrame:
+    """Each cell type's mean expression profile on the counts scale, for deconvolving bulk samples.
+
+    Each cell's counts are scaled to ``scale`` per unit of its library size, then averaged over the cells of
+    each type :math:`C_t`:
+
+    .. math::
+
+        S_{gt} = \\frac{1}{|C_t|}\\sum_{j\\in C_t} \\mathrm{scale}\\cdot\\frac{K_{gj}}{n_j}
+
+    (counts per 10,000 of the cell's total by default). A bulk sample's expected counts are then linear in the
+    RNA fractions :math:`p_t`, :math:`\\mathbb E\\,\\mathbf y \\propto S\\mathbf p` (Newman et al. 2015, CIBERSORT;
+    Avila Cobos et al. 2020). No log: mixing is linear on the counts scale only.
+
+    Parameters
+    ----------
+    counts : DataFrame, shape (genes, cells)
+        Non-negative counts, one column per cell.
+    labels : Series, shape (cells,)
+        Each cell's type, indexed by the same cells as ``counts``' columns (paired by label, not position).
+    library_sizes : Series, shape (cells,), optional
+        Each cell's total count :math:`n_j > 0`, indexed like ``labels``. Default: the column sums of ``counts``.
+        For PBMC pass ``cells["n_counts"]``, the total over all genes.
+    scale : float, default 1e4
+        The total each cell is scaled to.
+
+    Returns
+    -------
+    DataFrame, shape (genes, types)
+        Indexed by ``counts``' genes; one column per type that has cells, in the order of the categories when
+        ``labels`` is categorical, else sorted.
+
+    Raises
+    ------
+    TypeError
+        If ``counts`` is not a DataFrame, ``labels`` or ``library_sizes`` not a Series, or a value is not numeric.
+    ValueError
+        If labels or library sizes do not name the same cells as ``counts``' columns, a label is missing, or the
+        counts or library sizes are not valid (negative, NaN, not positive).
+    """
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError(f"counts must be a DataFrame with one column per cell, got {type(counts).__name__}")
+    if not isinstance(labels, pd.Series):
+        raise TypeError(f"labels must be a Series indexed by cell, got {type(labels).__name__}")
+    values = as_counts(counts, "counts", integer=False)
+    check_same_labels(counts.columns, labels.index, "counts.columns", "labels.index")
+    if labels.isna().any():
+        missing = labels.index[labels.isna()].tolist()
+        raise ValueError(f"labels has missing values for {len(missing)} cells (e.g. {missing[:3]})")
+    if library_sizes is None:
+        totals = values.sum(axis=0)
+        if np.any(totals <= 0):
+            empty = counts.columns[totals <= 0].tolist()
+            raise ValueError(f"counts has cells with zero total count (e.g. {empty[:3]}); pass positive library_sizes")
+    else:
+        if not isinstance(library_sizes, pd.Series):
+            raise TypeError(f"library_sizes must be a Series indexed by cell, got {type(library_sizes).__name__}")
+        check_same_labels(counts.columns, library_sizes.index, "counts.columns", "library_sizes.index")
+        totals = as_vector(library_sizes, "library_sizes")
+        if np.any(totals <= 0):
+            empty = library_sizes.index[totals <= 0].tolist()
+            raise ValueError(f"library_sizes must be positive; cells {empty[:3]} have total <= 0")
+    scale = check_scalar(scale, "scale", positive=True)
+    scaled = pd.DataFrame(values / totals * scale, index=counts.index, columns=counts.columns)
+    types = labels.cat.categories if isinstance(labels.dtype, pd.CategoricalDtype) else sorted(labels.unique())
+    columns = {t: scaled.loc[:, (labels == t).to_numpy()].mean(axis=1) for t in types if (labels == t).any()}
+    signature = pd.DataFrame(columns, index=counts.index)
+    signature.columns.name = labels.name
+    return signature
 
 
 class ReferenceFit(NamedTuple):

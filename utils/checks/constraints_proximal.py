@@ -92,13 +92,11 @@ def ex2(prox_elastic_net: Any) -> bool:
 
 @lru_cache(maxsize=1)
 def _pbmc_signature() -> np.ndarray:
-    """Per-type mean of counts per 10,000 of each cell's total (genes x types), from the PBMC data."""
-    from utils.data import load_pbmc
+    """The notebook's PBMC signature (genes x types): ``utils.data.cell_type_signature``, counts per 10,000."""
+    from utils.data import cell_type_signature, load_pbmc
 
     pbmc = load_pbmc()
-    scaled = pbmc.counts.to_numpy() / pbmc.samples["n_counts"].to_numpy() * 1e4
-    labels = pbmc.samples["bulk_labels"].to_numpy()
-    return np.column_stack([scaled[:, labels == name].mean(axis=1) for name in sorted(set(labels))])
+    return cell_type_signature(pbmc.counts, pbmc.samples["bulk_labels"], pbmc.samples["n_counts"]).to_numpy()
 
 
 def deconvolution_cases() -> list[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]]:
