@@ -1,5 +1,6 @@
-"""utils.linear_models against statsmodels OLS/WLS, per-gene numpy.linalg.lstsq, patsy, closed forms and simulation
-with known truth (limma's moderation and voom weights)."""
+"""utils.linear_models against statsmodels OLS/WLS, per-gene numpy.linalg.lstsq, patsy, closed forms, simulation
+with known truth (limma's moderation and voom weights) and inmoose.limma, a Python port of limma (fitFDist, lmFit,
+eBayes)."""
 
 import numpy as np
 import pandas as pd
@@ -8,10 +9,12 @@ import pytest
 import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inmoose.limma import eBayes, fitFDist, lmFit
 from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import polygamma
 
+from utils.data import cpm, load_airway, log_cpm
 from utils.linear_models import (
     ContrastResult,
     FPrior,
@@ -451,6 +454,61 @@ def test_moderation_rescues_a_perfect_fit(paired_samples):
     assert np.isfinite(moderated.t_statistics[0, -1]) and moderated.posterior_variances[0] > 0
 
 
+def _assert_moderation_matches_inmoose(responses, design):
+    """Our fit + moderate against inmoose.limma's lmFit + eBayes (and fitFDist) on the same matrix."""
+    ours = moderate(fit_linear_models(responses, design))
+    reference = eBayes(lmFit(responses, design))
+    assert ours.prior.df == pytest.approx(reference.df_prior, rel=1e-12)
+    assert ours.prior.variance == pytest.approx(reference.s2_prior, rel=1e-12)
+    assert ours.df_total == pytest.approx(float(np.unique(reference.df_total)[0]), rel=1e-12)
+    np.testing.assert_allclose(ours.fit.residual_variances, np.asarray(reference.sigma) ** 2, rtol=1e-11)
+    np.testing.assert_allclose(ours.coefficients, np.asarray(reference.coefficients), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(ours.posterior_variances, np.asarray(reference.s2_post), rtol=1e-12)
+    np.testing.assert_allclose(ours.t_statistics, np.asarray(reference.t), rtol=1e-11)
+    np.testing.assert_allclose(ours.p_values, np.asarray(reference.p_value), rtol=1e-10, atol=1e-300)
+    prior = fitFDist(ours.fit.residual_variances, ours.fit.df_residual)
+    assert fit_f_prior(ours.fit.residual_variances, ours.fit.df_residual) == FPrior(
+        pytest.approx(prior["df2"], rel=1e-12), pytest.approx(prior["scale"], rel=1e-12)
+    )
+    return ours
+
+
+def test_moderation_matches_inmoose_limma_on_airway():
+    counts, samples = load_airway()
+    expressed = (cpm(counts) >= 1).sum(axis=1) >= 4
+    ours = _assert_moderation_matches_inmoose(log_cpm(counts)[expressed], design_matrix(samples, ["cell", "dex"]))
+    assert ours.prior.df == pytest.approx(4.164, abs=1e-3)  # the value 3.2/02 prints
+
+
+def test_moderation_matches_inmoose_limma_on_simulated_data():
+    # a design other than airway's (3 groups x 2 batches, 12 samples, d = 8), variances from a scaled-F prior
+    rng = np.random.default_rng(3)
+    samples = pd.DataFrame(
+        {"group": pd.Categorical(np.repeat(["a", "b", "c"], 4)), "batch": pd.Categorical(["x", "y"] * 6)}
+    )
+    design = design_matrix(samples, ["group", "batch"]).to_numpy()
+    _, variances = _scaled_chi2_variances(rng, 3_000, 8, 6.0, 0.05)  # true σ²
+    responses = rng.normal(size=(3_000, 12)) * np.sqrt(variances)[:, None] + rng.normal(5.0, 1.0, size=(3_000, 1))
+    responses[:200] += np.outer(rng.normal(0.0, 2.0, 200), design[:, 1])  # some genes differ between groups
+    ours = _assert_moderation_matches_inmoose(responses, design)
+    assert 3.0 < ours.prior.df < 12.0
+
+
+def test_fit_f_prior_matches_inmoose_fit_f_dist_on_awkward_inputs():
+    # a zero variance (offset to 1e-5 x median), no excess spread (d0 = ∞, s0² = the mean), near-chi² spread
+    rng = np.random.default_rng(11)
+    for variances, df in (
+        (np.array([0.0, 0.2, 0.5, 0.01, 0.3]), 4.0),
+        (np.array([0.3, 0.3, 0.3]), 2.0),
+        (0.7 * rng.chisquare(6, 5_000) / 6, 6.0),
+        (rng.lognormal(-3.0, 1.4, 800), 2.5),
+    ):
+        reference = fitFDist(variances, df)
+        ours = fit_f_prior(variances, df)
+        assert ours.df == pytest.approx(reference["df2"], rel=1e-11)
+        assert ours.variance == pytest.approx(reference["scale"], rel=1e-12)
+
+
 def _wls_inputs(rng, n_genes=6):
     samples = pd.DataFrame(
         {"cell": pd.Categorical(np.repeat(["a", "b", "c"], 4)), "dex": pd.Categorical(["u", "t"] * 6, ["u", "t"])}
@@ -573,5 +631,14 @@ def test_weights_and_voom_bad_inputs_raise(paired_samples, genes_by_samples):
         voom_weights(counts, design, span=1.5)
     with pytest.raises(ValueError, match="design has 8 rows"):
         voom_weights(counts[:, :6], design)
+    # the message names the learner's arguments (counts, design), not fit_linear_models' internal "responses"
+    with pytest.raises(ValueError, match=r"^counts has 8 columns \(samples\) but design has 5 rows"):
+        voom_weights(counts, design[:5])
+    with pytest.raises(ValueError, match=r"counts has 20 columns .* design has 8 rows.*transpose it"):
+        voom_weights(counts.T, design)
+    with pytest.raises(ValueError, match="design must be a 2-D"):
+        voom_weights(counts, design[:, 0])
+    with pytest.raises(TypeError, match="design must be numeric"):
+        voom_weights(counts, np.full((8, 2), "x"))
     with pytest.raises(ValueError, match="no counts at all"):
         voom_weights(np.column_stack([counts[:, :7], np.zeros(20, int)]), design)

@@ -335,3 +335,70 @@ def test_elbo_bad_arguments():
         model.elbo(counts, n_samples=0)
     with pytest.raises(TypeError, match="generator"):
         model.elbo(counts, generator=3)
+
+
+def test_encode_accepts_arrays_and_other_dtypes_as_the_tensor_it_would_be():
+    counts = _toy_counts(n_cells=6)
+    model = CountVAE(12, n_latent=3, n_hidden=8, seed=0)
+    reference = model.encode(torch.tensor(counts, dtype=torch.float32))
+    for given in (counts, counts.astype(np.int64), torch.tensor(counts, dtype=torch.float64), counts.tolist()):
+        for got, expected in zip(model.encode(given), reference, strict=True):
+            assert got.dtype == torch.float32
+            torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("counts", "error", "match"),
+    [
+        (np.full((5, 12), "3"), TypeError, "counts must be numeric"),
+        (np.ones((5, 12), dtype=bool), TypeError, "counts"),
+        (np.ones((5, 11)), ValueError, r"counts must be cells x genes with 12 columns, got shape \(5, 11\)"),
+        (np.ones((12, 5)), ValueError, "transpose"),
+        (np.ones(12), ValueError, "counts"),
+        (np.full((5, 12), -1.0), ValueError, "counts contains negative"),
+        (np.full((5, 12), 0.5), ValueError, "counts contains non-integer"),
+        (np.full((5, 12), np.nan), ValueError, "counts contains NaN"),
+    ],
+)
+def test_encode_bad_inputs_name_the_argument(counts, error, match):
+    model = CountVAE(12, n_latent=3, n_hidden=8, seed=0)
+    with pytest.raises(error, match=match):
+        model.encode(counts)
+    with pytest.raises(error, match=match):  # the same message for a tensor
+        model.encode(torch.tensor(counts) if counts.dtype.kind in "fb" else counts)
+
+
+def test_decode_log_mean_accepts_arrays_and_keeps_the_graph():
+    model = CountVAE(12, n_latent=3, n_hidden=8, seed=0)
+    z = torch.randn(2, 4, 3, requires_grad=True)  # two Monte Carlo samples of 4 cells
+    library = np.array([120.0, 75.0, 300.0, 41.0])
+    log_mean = model.decode_log_mean(z, library)
+    assert log_mean.shape == (2, 4, 12)
+    torch.testing.assert_close(log_mean.exp().sum(-1), torch.tensor(library, dtype=torch.float32).expand(2, 4))
+    log_mean.sum().backward()
+    assert z.grad is not None and torch.all(torch.isfinite(z.grad))
+    torch.testing.assert_close(model.decode_log_mean(z.detach().numpy(), library), log_mean.detach())
+    one = model.decode_log_mean(z[0, 0].detach(), 50.0)  # one cell, a scalar library size
+    assert one.shape == (12,) and float(one.detach().exp().sum()) == pytest.approx(50.0, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("z", "library_size", "error", "match"),
+    [
+        (torch.zeros(4, 3), torch.tensor([10.0, 0.0, 5.0, 7.0]), ValueError, "library_size must be positive"),
+        (torch.zeros(4, 3), torch.tensor([10.0, -2.0, 5.0, 7.0]), ValueError, "library_size must be positive"),
+        (torch.zeros(4, 3), torch.tensor([10.0, np.nan, 5.0, 7.0]), ValueError, "library_size contains NaN"),
+        (torch.zeros(4, 3), torch.ones(5), ValueError, r"library_size must hold one value per cell, shape \(4,\)"),
+        (torch.zeros(4, 3), torch.ones(4, 1), ValueError, "library_size must hold one value per cell"),
+        (torch.zeros(4, 3), "100", TypeError, "library_size must be numeric"),
+        (torch.zeros(4, 5), torch.ones(4), ValueError, r"z must have shape \(\.\.\., n_cells, 3\)"),
+        (torch.zeros(3, 4), torch.ones(4), ValueError, "z must have shape"),
+        (torch.tensor(0.5), torch.ones(1), ValueError, "z must have shape"),
+        (np.full((4, 3), "a"), torch.ones(4), TypeError, "z must be numeric"),
+        (torch.zeros(4, 3, dtype=torch.bool), torch.ones(4), TypeError, "z must be a real numeric tensor"),
+    ],
+)
+def test_decode_log_mean_bad_inputs_name_the_argument(z, library_size, error, match):
+    model = CountVAE(12, n_latent=3, n_hidden=8, seed=0)
+    with pytest.raises(error, match=match):
+        model.decode_log_mean(z, library_size)

@@ -590,12 +590,21 @@ def voom_weights(counts: np.ndarray | pd.DataFrame, design: np.ndarray | pd.Data
     span = check_scalar(span, "span", positive=True, upper=1.0)
     if isinstance(counts, pd.DataFrame) and isinstance(design, pd.DataFrame):
         check_same_labels(counts.columns, design.index, "counts.columns", "design.index")
+    design_values = as_array(design, "design")
+    if design_values.ndim != 2:
+        raise ValueError(f"design must be a 2-D samples x coefficients matrix, got {design_values.ndim} dimension(s)")
+    if values.shape[1] != design_values.shape[0]:
+        hint = " (a samples x genes table? transpose it)" if values.shape[0] == design_values.shape[0] else ""
+        raise ValueError(
+            f"counts has {values.shape[1]} columns (samples) but design has {design_values.shape[0]} rows; "
+            f"counts must be genes x samples{hint}"
+        )
     library_sizes = values.sum(axis=0)
     if np.any(library_sizes == 0):
         raise ValueError(f"counts has samples with no counts at all (positions {np.flatnonzero(library_sizes == 0)})")
     log_library = np.log2(library_sizes + 1.0)
     log_cpm = np.log2(values + 0.5) - log_library + np.log2(1e6)
-    fit = fit_linear_models(log_cpm, as_array(design, "design"))
+    fit = fit_linear_models(log_cpm, design_values)
     mean_log_count = log_cpm.mean(axis=1) + log_library.mean() - np.log2(1e6)
     sqrt_sd = np.sqrt(np.sqrt(fit.residual_variances))
     expressed = values.sum(axis=1) > 0
@@ -604,7 +613,7 @@ def voom_weights(counts: np.ndarray | pd.DataFrame, design: np.ndarray | pd.Data
     x = mean_log_count[expressed]
     curve = lowess(sqrt_sd[expressed], x, frac=span, it=3, delta=0.01 * (x.max() - x.min()), return_sorted=True)
     trend_x, trend_y = curve[:, 0], curve[:, 1]
-    fitted_log_count = fit.coefficients @ as_array(design, "design").T + log_library - np.log2(1e6)
+    fitted_log_count = fit.coefficients @ design_values.T + log_library - np.log2(1e6)
     weights = 1.0 / np.interp(fitted_log_count, trend_x, trend_y) ** 4
     if isinstance(counts, pd.DataFrame):
         log_cpm = pd.DataFrame(log_cpm, index=counts.index, columns=counts.columns)

@@ -287,13 +287,52 @@ class CountVAE(nn.Module):
         parameter = self.log_inverse_dispersion
         return torch.as_tensor(array, dtype=parameter.dtype, device=parameter.device)
 
-    def encode(self, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and log-variance, each (n_cells, n_latent), from ``log1p`` of the counts."""
+    def encode(self, counts: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance, each (n_cells, n_latent), from ``log1p`` of the counts.
+
+        Parameters
+        ----------
+        counts : tensor or array_like, shape (n_cells, n_genes)
+            Non-negative integer counts, cells as rows; converted to the model's dtype and device (a NumPy array
+            or a float64 tensor is fine). ``TypeError`` if not numeric, ``ValueError`` for another shape (e.g. the
+            genes x cells table), NaN, negative or non-integer values.
+        """
+        return self._encode(self._counts(counts))
+
+    def _encode(self, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.encoder(torch.log1p(counts))
         return self.encoder_mean(hidden), self.encoder_log_var(hidden)
 
-    def decode_log_mean(self, z: torch.Tensor, library_size: torch.Tensor) -> torch.Tensor:
-        """log μ = log ℓ + log softmax(f(z)): the NB log-means, (..., n_cells, n_genes), for latent codes ``z``."""
+    def decode_log_mean(self, z: Any, library_size: Any) -> torch.Tensor:
+        """log μ = log ℓ + log softmax(f(z)): the NB log-means, (..., n_cells, n_genes), for latent codes ``z``.
+
+        Parameters
+        ----------
+        z : tensor or array_like, shape (..., n_cells, n_latent)
+            Latent codes (leading dimensions, e.g. Monte Carlo samples, are kept); a tensor keeps its graph.
+        library_size : tensor or array_like, shape (n_cells,) or a scalar
+            :math:`\\ell_n > 0`, each cell's total count over the modelled genes (0 would give log μ = -inf).
+        """
+        parameter = self.log_inverse_dispersion
+        codes = _as_tensor(z, "z", dtype=parameter.dtype)
+        if codes.ndim == 0 or codes.shape[-1] != self.n_latent:
+            raise ValueError(
+                f"z must have shape (..., n_cells, {self.n_latent}), one row of {self.n_latent} latent values per "
+                f"cell, got shape {tuple(codes.shape)}"
+            )
+        library = _as_tensor(library_size, "library_size", dtype=parameter.dtype)
+        n_cells = codes.shape[-2] if codes.ndim >= 2 else 1
+        if library.ndim > 1 or (library.ndim == 1 and library.shape[0] not in (1, n_cells)):
+            raise ValueError(
+                f"library_size must hold one value per cell, shape ({n_cells},), or one scalar; "
+                f"got shape {tuple(library.shape)}"
+            )
+        with torch.no_grad():
+            if torch.any(library <= 0):
+                raise ValueError("library_size must be positive: a cell with library size 0 has log-means -inf")
+        return self._decode_log_mean(codes, library)
+
+    def _decode_log_mean(self, z: torch.Tensor, library_size: torch.Tensor) -> torch.Tensor:
         return torch.log(library_size)[..., None] + torch.log_softmax(self.decoder(z), dim=-1)
 
     @property
@@ -304,11 +343,11 @@ class CountVAE(nn.Module):
     def _elbo(
         self, counts: torch.Tensor, kl_weight: float, n_samples: int, generator: torch.Generator | None
     ) -> ELBOTerms:
-        mean, log_var = self.encode(counts)
+        mean, log_var = self._encode(counts)
         noise = torch.randn((n_samples, *mean.shape), generator=generator, dtype=mean.dtype, device=mean.device)
         z = mean + torch.exp(0.5 * log_var) * noise  # the reparameterisation: z is differentiable in (mean, log_var)
         library_size = counts.sum(dim=-1).clamp_min(1.0)  # an empty cell would give log 0
-        log_mean = self.decode_log_mean(z, library_size)
+        log_mean = self._decode_log_mean(z, library_size)
         log_likelihood = _nb_log_prob(counts, log_mean, self.log_inverse_dispersion).sum(dim=-1)
         kl = gaussian_kl(mean, log_var).sum(dim=-1)
         return ELBOTerms(reconstruction=log_likelihood.mean(dim=0), kl=kl, kl_weight=kl_weight)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from utils.checks.core import failed, not_attempted, passed, to_array
+from utils.checks.core import check_array, failed, not_attempted, to_array
 
 # Exercise 1: (k, μ, α): k = 0, a count in the thousands, a dispersion above 1, generic values otherwise
 EX1_CASES = ((0, 3.7, 0.23), (13, 6.1, 0.57), (4, 0.37, 1.9), (2718, 2437.5, 0.031), (85, 310.0, 0.0063))
@@ -81,7 +81,8 @@ def ex1(nb_log_pmf: Any) -> bool:
         return not_attempted(exercise)
     if not callable(nb_log_pmf):
         return failed(exercise, f"expected a function, got {type(nb_log_pmf).__name__}", hint)
-    for number, (k, mu, alpha) in enumerate(EX1_CASES, start=1):
+    values = []
+    for number, (k, mu, alpha) in enumerate(EX1_CASES, start=1):  # the learner's function, one case at a time
         output, error = _call(nb_log_pmf, (k, mu, alpha))
         if error:
             return failed(exercise, f"{error} (k = {k}, μ = {mu}, α = {alpha})", hint)
@@ -90,12 +91,24 @@ def ex1(nb_log_pmf: Any) -> bool:
         value = _one_number(output)
         if value is None:
             return failed(exercise, f"return one finite number; got {output!r} (k = {k}, μ = {mu}, α = {alpha})", hint)
-        expected = _nb_log_pmf_reference(k, mu, alpha)
-        if not np.isclose(value, expected, rtol=1e-8, atol=1e-8):
-            mistake = _diagnose(value, _ex1_mistakes(k, mu, alpha), rtol=1e-6)
-            problem = f"log p({k} | μ = {mu}, α = {alpha}) = {value:.6g}, scipy.stats.nbinom gives {expected:.6g}"
-            return failed(exercise, f"{problem}: {mistake}" if mistake else problem, hint)
-    return passed(exercise, f"the NB log-pmf matches scipy.stats.nbinom at {len(EX1_CASES)} (k, μ, α), k = 0 to 2718")
+        values.append(value)
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        for (k, mu, alpha), value, target in zip(EX1_CASES, given, expected, strict=True):
+            if not np.isclose(value, target, rtol=1e-8, atol=1e-8):
+                mistake = _diagnose(value, _ex1_mistakes(k, mu, alpha), rtol=1e-6)
+                problem = f"log p({k} | μ = {mu}, α = {alpha}) = {value:.6g}, scipy.stats.nbinom gives {target:.6g}"
+                return f"{problem}: {mistake}" if mistake else problem
+        return True
+
+    return check_array(
+        exercise,
+        values,
+        lambda: [_nb_log_pmf_reference(*case) for case in EX1_CASES],
+        what=f"the NB log-pmf at {len(EX1_CASES)} (k, μ, α), k = 0 to 2718, against scipy.stats.nbinom,",
+        hint=hint,
+        compare=compare,
+    )
 
 
 # ------------------------------------------------------------------------------------------ Exercise 2
@@ -129,7 +142,8 @@ def ex2(nb_mean_information: Any) -> bool:
         return not_attempted(exercise)
     if not callable(nb_mean_information):
         return failed(exercise, f"expected a function, got {type(nb_mean_information).__name__}", hint)
-    for number, (mu, alpha, n) in enumerate(EX2_CASES, start=1):
+    values = []
+    for number, (mu, alpha, n) in enumerate(EX2_CASES, start=1):  # the learner's function, one case at a time
         output, error = _call(nb_mean_information, (mu, alpha, n))
         if error:
             return failed(exercise, f"{error} (μ = {mu}, α = {alpha}, n = {n})", hint)
@@ -138,13 +152,25 @@ def ex2(nb_mean_information: Any) -> bool:
         value = _one_number(output)
         if value is None:
             return failed(exercise, f"return one finite number; got {output!r} (μ = {mu}, α = {alpha}, n = {n})", hint)
-        expected = _nb_information_reference(mu, alpha, n)
-        if not np.isclose(value, expected, rtol=1e-6, atol=0):
-            mistake = _diagnose(value, _ex2_mistakes(mu, alpha, n), rtol=1e-6)
-            problem = f"I(μ) at μ = {mu}, α = {alpha}, n = {n}: {value:.6g}, the expected information is {expected:.6g}"
-            return failed(exercise, f"{problem}: {mistake}" if mistake else problem, hint)
-    return passed(
-        exercise, f"the NB mean's information matches -E[∂²ℓ/∂μ²] over scipy's pmf at {len(EX2_CASES)} (μ, α, n)"
+        values.append(value)
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        for (mu, alpha, n), value, target in zip(EX2_CASES, given, expected, strict=True):
+            if not np.isclose(value, target, rtol=1e-6, atol=0):
+                mistake = _diagnose(value, _ex2_mistakes(mu, alpha, n), rtol=1e-6)
+                problem = (
+                    f"I(μ) at μ = {mu}, α = {alpha}, n = {n}: {value:.6g}, the expected information is {target:.6g}"
+                )
+                return f"{problem}: {mistake}" if mistake else problem
+        return True
+
+    return check_array(
+        exercise,
+        values,
+        lambda: [_nb_information_reference(*case) for case in EX2_CASES],
+        what=f"the NB mean's information at {len(EX2_CASES)} (μ, α, n), against -E[∂²ℓ/∂μ²] over scipy's pmf,",
+        hint=hint,
+        compare=compare,
     )
 
 
@@ -184,7 +210,8 @@ def ex3(map_penalties: Any) -> bool:
         return not_attempted(exercise)
     if not callable(map_penalties):
         return failed(exercise, f"expected a function, got {type(map_penalties).__name__}", hint)
-    for number, case in enumerate(EX3_CASES, start=1):
+    pairs = []
+    for number, case in enumerate(EX3_CASES, start=1):  # the learner's function, one case at a time
         output, error = _call(map_penalties, case)
         if error:
             return failed(exercise, f"{error} (case {number})", hint)
@@ -194,20 +221,34 @@ def ex3(map_penalties: Any) -> bool:
             given = to_array(output)
         except TypeError as err:
             return failed(exercise, f"could not read the output of case {number} as two numbers: {err}", hint)
-        if given.shape != (2,) or not np.all(np.isfinite(given)):
+        if given.shape != (2,):  # its own message: stacking needs every case to be a pair
             return failed(exercise, f"return the pair (ridge_alpha, lasso_alpha); got {output!r}", hint)
-        expected = _penalties_reference(*case)
-        if not np.allclose(given, expected, rtol=1e-6, atol=0):  # float32 is precise enough here
-            noise_sd, prior_sd, laplace_scale, n_samples = case
-            mistake = next(
-                (name for name, wrong in _ex3_mistakes(*case).items() if np.allclose(given, wrong, rtol=1e-6, atol=0)),
-                None,
-            )
-            problem = (
-                f"σ = {noise_sd}, τ = {prior_sd}, b = {laplace_scale}, n = {n_samples}: got "
-                f"({given[0]:.6g}, {given[1]:.6g}), expected ({expected[0]:.6g}, {expected[1]:.6g})"
-            )
-            return failed(exercise, f"{problem}: {mistake}" if mistake else problem, hint)
-    return passed(
-        exercise, f"Ridge and Lasso penalties of the Gaussian and Laplace priors at {len(EX3_CASES)} settings"
+        pairs.append(given)
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        for case, pair, target in zip(EX3_CASES, given, expected, strict=True):
+            if not np.allclose(pair, target, rtol=1e-6, atol=0):  # float32 is precise enough here
+                noise_sd, prior_sd, laplace_scale, n_samples = case
+                mistake = next(
+                    (
+                        name
+                        for name, wrong in _ex3_mistakes(*case).items()
+                        if np.allclose(pair, wrong, rtol=1e-6, atol=0)
+                    ),
+                    None,
+                )
+                problem = (
+                    f"σ = {noise_sd}, τ = {prior_sd}, b = {laplace_scale}, n = {n_samples}: got "
+                    f"({pair[0]:.6g}, {pair[1]:.6g}), expected ({target[0]:.6g}, {target[1]:.6g})"
+                )
+                return f"{problem}: {mistake}" if mistake else problem
+        return True
+
+    return check_array(
+        exercise,
+        np.stack(pairs),
+        lambda: np.stack([_penalties_reference(*case) for case in EX3_CASES]),
+        what=f"the (Ridge, Lasso) penalty pair of the Gaussian and Laplace priors at {len(EX3_CASES)} settings",
+        hint=hint,
+        compare=compare,
     )

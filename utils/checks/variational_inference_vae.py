@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from scipy.special import gammaln
 
-from utils.checks.core import failed, not_attempted, passed, to_array
+from utils.checks.core import check_array, failed, not_attempted
 
 # Exercise 1: (k, μ, θ) cases, generic values, k = 0 included, θ from strongly over-dispersed to nearly Poisson
 EX1_COUNTS = np.array([0.0, 3.0, 17.0, 0.0, 6.0, 41.0, 2.0, 9.0])
@@ -35,6 +35,13 @@ def _call(function: Any, arrays: tuple[np.ndarray, ...], dtype=torch.float64) ->
         return function(*(torch.tensor(a, dtype=dtype) for a in arrays))
     except Exception:  # noqa: BLE001 - a learner's function may raise anything
         return function(*(a.copy() for a in arrays))
+
+
+def _shape(output: Any) -> tuple[int, ...] | None:
+    try:
+        return tuple(np.shape(output))
+    except Exception:  # noqa: BLE001 - a ragged list has no shape; check_array reports it
+        return None
 
 
 def _nb_reference(k: np.ndarray, mu: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -65,23 +72,23 @@ def ex1(nb_log_pmf: Any) -> bool:
         return failed(exercise, f"your function raised {type(err).__name__}: {err}", hint)
     if output is None:
         return not_attempted(exercise)
-    try:
-        given = to_array(output)
-    except TypeError as err:
-        return failed(exercise, f"could not read the output as numbers: {err}", hint)
-    expected = _nb_reference(*arrays)
-    if given.shape != expected.shape:
-        return failed(exercise, f"expected one value per (k, μ, θ), shape {expected.shape}, got {given.shape}", hint)
-    if not np.all(np.isfinite(given)):
-        return failed(exercise, "some log-probabilities are NaN or infinite (is k = 0 handled?)", hint)
-    wrong = ~np.isclose(given, expected, rtol=1e-5, atol=1e-5)
-    if wrong.any():
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        wrong = ~np.isclose(given, expected, rtol=1e-5, atol=1e-5)
+        if not wrong.any():
+            return True
         i = int(np.argmax(wrong))
         k, mu, theta = (float(a[i]) for a in arrays)
-        return failed(
-            exercise, f"at k = {k:g}, μ = {mu}, θ = {theta}: {given[i]:.6f}, expected {expected[i]:.6f}", hint
-        )
-    return passed(exercise, f"NB log-probabilities match scipy's gammaln form at {expected.size} (k, μ, θ), k = 0 too")
+        return f"at k = {k:g}, μ = {mu}, θ = {theta}: {given[i]:.6f}, expected {expected[i]:.6f}"
+
+    return check_array(
+        exercise,
+        output,
+        lambda: _nb_reference(*arrays),
+        what=f"the NB log-probability at {EX1_COUNTS.size} (k, μ, θ), k = 0 included (scipy's gammaln form),",
+        hint=hint,
+        compare=compare,
+    )
 
 
 def _kl_reference() -> np.ndarray:
@@ -107,19 +114,22 @@ def ex2(kl_to_standard_normal: Any) -> bool:
         return failed(exercise, f"your function raised {type(err).__name__}: {err}", hint)
     if output is None:
         return not_attempted(exercise)
-    try:
-        given = to_array(output)
-    except TypeError as err:
-        return failed(exercise, f"could not read the output as numbers: {err}", hint)
-    expected = _kl_reference()
-    if given.shape == EX2_MEANS.shape:
+    if _shape(output) == EX2_MEANS.shape:  # its own message: the commonest shape mistake
         return failed(exercise, "one KL per coordinate: sum over the latent axis to get one KL per row", hint)
-    if given.shape != expected.shape:
-        return failed(exercise, f"expected one KL per row, shape {expected.shape}, got {given.shape}", hint)
-    if not np.allclose(given, expected, rtol=1e-5, atol=1e-6):
-        worst = float(np.max(np.abs(given - expected)))
-        return failed(exercise, f"KL per row is off (largest difference {worst:.3g})", hint)
-    return passed(exercise, f"KL to N(0, I) of {expected.size} rows matches torch.distributions.kl_divergence")
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        if np.allclose(given, expected, rtol=1e-5, atol=1e-6):
+            return True
+        return f"KL per row is off (largest difference {float(np.max(np.abs(given - expected))):.3g})"
+
+    return check_array(
+        exercise,
+        output,
+        _kl_reference,
+        what=f"KL to N(0, I) of {EX2_MEANS.shape[0]} rows (torch.distributions.kl_divergence)",
+        hint=hint,
+        compare=compare,
+    )
 
 
 def ex3(reparameterise: Any) -> bool:
@@ -142,29 +152,32 @@ def ex3(reparameterise: Any) -> bool:
         return failed(exercise, f"your function raised {type(err).__name__}: {err}", hint)
     if output is None:
         return not_attempted(exercise)
-    try:
-        given = to_array(output)
-    except TypeError as err:
-        return failed(exercise, f"could not read the output as numbers: {err}", hint)
     std = np.exp(0.5 * EX3_LOG_VARS)
-    expected = EX3_MEANS + std * EX3_NOISE
-    if given.shape != expected.shape:
-        return failed(exercise, f"expected z of shape {expected.shape}, got {given.shape}", hint)
-    if not np.allclose(given, expected, rtol=1e-5, atol=1e-6):
-        worst = float(np.max(np.abs(given - expected)))
-        return failed(exercise, f"z is off (largest difference {worst:.3g})", hint)
-    if not isinstance(output, torch.Tensor) or not output.requires_grad:
-        return failed(
-            exercise,
-            "z has the right values but no gradient reaches mean and log_var: return a torch tensor computed from them",
-            hint,
-        )
-    try:
-        mean_grad, log_var_grad = torch.autograd.grad(output.sum(), (mean, log_var), allow_unused=True)
-    except Exception as err:  # noqa: BLE001
-        return failed(exercise, f"could not differentiate z: {type(err).__name__}: {err}", hint)
-    if mean_grad is None or log_var_grad is None:
-        return failed(exercise, "z does not depend on both mean and log_var through autograd", hint)
-    if not np.allclose(mean_grad.numpy(), 1.0) or not np.allclose(log_var_grad.numpy(), 0.5 * std * EX3_NOISE):
-        return failed(exercise, "the values are right but the gradients are not ∂z/∂μ = 1, ∂z/∂log σ² = ½σε", hint)
-    return passed(exercise, "z = μ + σε matches, with ∂z/∂μ = 1 and ∂z/∂log σ² = ½σε from autograd")
+
+    def compare(given: np.ndarray, expected: np.ndarray) -> bool | str:
+        # the values first, then the gradients: both must be right, and each failure has its own message
+        if not np.allclose(given, expected, rtol=1e-5, atol=1e-6):
+            return f"z is off (largest difference {float(np.max(np.abs(given - expected))):.3g})"
+        if not isinstance(output, torch.Tensor) or not output.requires_grad:
+            return (
+                "z has the right values but no gradient reaches mean and log_var: "
+                "return a torch tensor computed from them"
+            )
+        try:
+            mean_grad, log_var_grad = torch.autograd.grad(output.sum(), (mean, log_var), allow_unused=True)
+        except Exception as err:  # noqa: BLE001
+            return f"could not differentiate z: {type(err).__name__}: {err}"
+        if mean_grad is None or log_var_grad is None:
+            return "z does not depend on both mean and log_var through autograd"
+        if not np.allclose(mean_grad.numpy(), 1.0) or not np.allclose(log_var_grad.numpy(), 0.5 * std * EX3_NOISE):
+            return "the values are right but the gradients are not ∂z/∂μ = 1, ∂z/∂log σ² = ½σε"
+        return True
+
+    return check_array(
+        exercise,
+        output,
+        EX3_MEANS + std * EX3_NOISE,
+        what="z = μ + σε, with ∂z/∂μ = 1 and ∂z/∂log σ² = ½σε from autograd,",
+        hint=hint,
+        compare=compare,
+    )
