@@ -3,11 +3,12 @@
 The book is built by tools/build_book.py (what `make book` runs). Chromium (Debian's `chromium` and
 `chromium-driver`, through Selenium) opens the landing page and every notebook page from disk, with every
 host name but localhost unresolvable (and, under `make test`, with the network cut), and the test asserts:
-no console errors, every image loaded and described by alt text, no raw TeX left (MathJax output present),
-sidebar and "Next" links that resolve, a search that finds "Cholesky", and solutions hidden until toggled.
+no console errors, every image loaded and described by its own alt text, MathJax loaded everywhere and no raw
+TeX left (MathJax output present on every notebook page), sidebar and "Next" links that resolve, a search that finds
+"Cholesky", and every solution hidden until toggled (one toggle per solution cell, on every notebook page).
 
-Without Chromium the browser part is skipped with a message saying how to run it; under CI=true a missing
-browser is a failure, so CI cannot pass without having looked at the pages.
+Without Chromium (or without the vendored MathJax, which needs npm once) the test is skipped with a message saying
+how to run it; under CI=true either is a failure, so CI cannot pass without having looked at the pages.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ spec.loader.exec_module(build_book)
 curriculum_map = build_book.curriculum_map
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-RAW_TEX = re.compile(r"\$\$?[^$\n]*\\[A-Za-z]+[^$\n]*\$\$?")
+# a $…$ or $$…$$ span that looks like TeX (a command, a sub- or superscript, braces, or a lone symbol): MathJax
+# replaces every such span, so one left in the visible text means the maths did not render
+RAW_TEX = re.compile(r"\$\$?(?:[^$\n]*[\\^_{}][^$\n]*|\s*[A-Za-z]\s*)\$\$?")
 HOW_TO_RUN = (
     "the browser test of the book did not run: Chromium and ChromeDriver were not found. Install them "
     "(Debian/Ubuntu: `sudo apt-get install chromium chromium-driver`; elsewhere Chrome + a matching chromedriver "
@@ -43,10 +46,27 @@ def _find_browser() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
+NO_MATHJAX = (
+    f"the book test did not run: MathJax {build_book.MATHJAX_VERSION} is not vendored yet "
+    f"(build/vendor/mathjax-{build_book.MATHJAX_VERSION}/). It is fetched once from the npm registry: install "
+    "Node.js/npm (Debian/Ubuntu: `sudo apt-get install npm`), run `make book` once with the network up, then rerun "
+    "`make test`."
+)
+
+
+def _did_not_run(message: str) -> None:
+    """Skip with ``message`` on a learner's machine; under CI=true, where everything must run, fail."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but " + message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
 def site() -> Path:
     if os.environ.get("BOOK_REUSE") and (build_book.HTML / "index.html").exists():
         return build_book.HTML  # while working on this test: reuse the last build
+    if not (build_book.VENDOR / f"mathjax-{build_book.MATHJAX_VERSION}" / "tex-mml-chtml.js").exists():
+        _did_not_run(NO_MATHJAX)
     html = build_book.build(quiet=True)
     assert (html / "index.html").exists()
     return html
@@ -56,9 +76,7 @@ def site() -> Path:
 def browser():
     found = _find_browser()
     if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but " + HOW_TO_RUN.split(": ", 1)[1])
-        pytest.skip(HOW_TO_RUN)
+        _did_not_run(HOW_TO_RUN)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -112,6 +130,29 @@ def _resolves(href: str) -> bool:
     return parsed.scheme != "file" or Path(unquote(parsed.path)).exists()
 
 
+def _solutions_problems(browser, page: Path, name: str) -> list[str]:
+    """Every solution cell of the notebook behind ``page`` is a closed "Show solution" toggle with its code hidden."""
+    import json
+
+    notebook = next(nb for nb in curriculum_map.all_notebooks() if page.name == nb.path.with_suffix(".html").name)
+    cells = json.loads((ROOT / notebook.path).read_text(encoding="utf-8"))["cells"]
+    expected = sum("solution" in c.get("metadata", {}).get("tags", []) for c in cells)
+    found = browser.execute_script(
+        "return Array.from(document.querySelectorAll('details.hide')).map(d => [d.open,"
+        " d.querySelector('summary') ? d.querySelector('summary').innerText : '',"
+        # checkVisibility: a closed <details> keeps its content laid out but hides it (content-visibility)
+        " Boolean(d.querySelector('.cell_input') && d.querySelector('.cell_input').checkVisibility("
+        "{contentVisibilityAuto: true, opacityProperty: true, visibilityProperty: true}))]);"
+    )
+    problems = (
+        [f"{name}: {len(found)} solution toggles for {expected} solution cells"] if len(found) != expected else []
+    )
+    for index, (is_open, summary, visible) in enumerate(found):
+        if is_open or visible or "Show solution" not in summary:
+            problems.append(f"{name}: solution {index + 1} is not hidden behind 'Show solution'")
+    return problems
+
+
 def test_every_page_renders_offline(site, browser):
     problems = []
     pages = _pages(site)
@@ -125,6 +166,11 @@ def test_every_page_renders_offline(site, browser):
         )
         problems += [f"{name}: image {src} did not load" for src, loaded, _ in images if not loaded]
         problems += [f"{name}: image {src} has no alt text" for src, _, alt in images if not (alt or "").strip()]
+        problems += [
+            f"{name}: image {src} has only the generic alt text {alt[:60]!r} (begin its cell with '# Figure: …')"
+            for src, _, alt in images
+            if (alt or "").startswith(build_book.FALLBACK_ALT)
+        ]
         text = browser.execute_script(
             "const main = document.querySelector('main') || document.body;"
             "const copy = main.cloneNode(true);"
@@ -132,10 +178,13 @@ def test_every_page_renders_offline(site, browser):
             "return copy.innerText;"
         )
         problems += [f"{name}: raw TeX left: {m!r}" for m in RAW_TEX.findall(text)[:3]]
+        if not browser.execute_script("return Boolean(window.MathJax && MathJax.version);"):
+            problems.append(f"{name}: MathJax did not load (is it vendored into _static/mathjax?)")
         if page.name != "index.html":
             typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
             if not typeset:
                 problems.append(f"{name}: no MathJax output (is MathJax vendored and loading?)")
+            problems += _solutions_problems(browser, page, name)
         links = browser.execute_script(
             "return Array.from(document.querySelectorAll('.bd-sidebar-primary a.reference.internal')).map(a => a.href);"
         )

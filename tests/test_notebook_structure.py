@@ -57,3 +57,29 @@ def test_committed_outputs_are_executed_in_order(path):
     assert None not in counts, "notebook has unexecuted code cells: run `make execute`"
     assert counts == list(range(1, len(counts) + 1)), "execution counts are not 1..n: re-execute from a fresh kernel"
     assert path.stat().st_size < 1_000_000, "notebook is over 1 MB: make figures smaller"
+
+
+MAX_CELL_LINES = 40
+FIGURE_COMMENT = re.compile(r"# Figure: (\S.{24,})")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_cells_are_short(path):
+    """A code cell a learner can read at a glance: longer code is split, with prose between the parts."""
+    long = [(i, len(_source(c).splitlines())) for i, c in enumerate(_cells(path)) if c["cell_type"] == "code"]
+    long = [(i, n) for i, n in long if n > MAX_CELL_LINES]
+    assert not long, f"code cells over {MAX_CELL_LINES} lines (cell index, lines): {long}; split them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_cell_describes_its_figure(path):
+    """The book uses a figure cell's first line, ``# Figure: …``, as the image's alt text (tools/build_book.py)."""
+    missing = []
+    for index, cell in enumerate(_cells(path)):
+        images = [o for o in cell.get("outputs", []) if {"image/png", "image/svg+xml"} & set(o.get("data", {}))]
+        lines = _source(cell).splitlines()
+        if images and not (lines and FIGURE_COMMENT.fullmatch(lines[0].strip())):
+            missing.append(index)
+    assert not missing, (
+        f"figure cells {missing} must begin with a line '# Figure: <what is plotted>' (at least 25 characters)"
+    )

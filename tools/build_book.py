@@ -9,7 +9,8 @@ Usage: python tools/build_book.py [--quiet | --stage-only | --vendor-only]
    - solution cells get the ``hide-cell`` tag: code and output collapse behind a "Show solution" toggle;
    - the ``True``/``False`` echo of check cells is dropped (the printed message stays);
    - a tqdm progress bar (stderr with carriage returns) becomes its final state on one clean line;
-   - every figure gets alt text (the cell's first comment line, or the section it belongs to);
+   - every figure gets alt text: the cell's first line ``# Figure: <what is plotted>`` (a structure test requires
+     it), or failing that a generic line naming the section, which tests/test_book.py refuses;
    - the "Next" paragraph starts with the generated link (tools/curriculum_map.py), even if the notebook is
      stale.
 2. Vendor MathJax (npm ``mathjax`` at MATHJAX_VERSION, checked against its sha512) into ``_static/mathjax``,
@@ -58,15 +59,18 @@ def _source(cell: dict) -> str:
 # ---------------------------------------------------------------- notebook copies for the web
 
 
-def _first_comment(source: str) -> str | None:
-    for line in source.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#") and not stripped.startswith(("# NBVAL", "# Solution", "#!")):
-            return stripped.lstrip("#").strip() or None
-        return None
-    return None
+FIGURE_COMMENT = re.compile(r"#\s*Figure:\s*(\S.*)")
+
+
+FALLBACK_ALT = "Figure for the section"
+
+
+def figure_description(source: str) -> str | None:
+    """The text of a figure cell's first line ``# Figure: …`` (the convention tests/test_notebook_structure.py
+    enforces), or None when the cell does not begin with one."""
+    lines = source.strip().splitlines()
+    match = FIGURE_COMMENT.fullmatch(lines[0].strip()) if lines else None
+    return match.group(1).strip() if match else None
 
 
 def _is_progress_bar(output: dict) -> bool:
@@ -126,8 +130,8 @@ def web_notebook(notebook: dict, title: str) -> dict:
             cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "execute_result"]
         cell["outputs"] = _clean_progress(cell.get("outputs", []))
         if any("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {}) for o in cell["outputs"]):
-            comment = _first_comment(source)
-            alt = f"Figure: {comment}" if comment else f"Figure for the section “{section}” of {title}"
+            description = figure_description(source)
+            alt = f"Figure: {description}" if description else f"{FALLBACK_ALT} “{section}” of {title}"
             mystnb.setdefault("image", {})["alt"] = alt
     return notebook
 

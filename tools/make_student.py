@@ -56,7 +56,8 @@ NOT_FOR_STUDENTS = {
 STUDENT_TEMPLATES = {"tools/student/Makefile": "Makefile", "tools/student/README.md": "README.md"}
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", "workspaces")
 # a sentence that sends the learner to the solution cell, which the student version does not have
-SENTENCE = re.compile(r"[^.!?]+[.!?]")
+# a sentence: it may wrap across lines but never crosses a blank line or a heading
+SENTENCE = re.compile(r"[^.!?\n#]+(?:\n[^.!?\n#]+)*[.!?]")
 STUDENT_SENTENCE = "Your instructor has the solutions."
 
 
@@ -65,9 +66,17 @@ def curriculum_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in root.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+# a sentence that sends the reader to a solution cell: "the solution is in the collapsed cell below the check",
+# "a hidden solution", "open the solution", "click the three dots"
+SOLUTION_POINTER = re.compile(
+    r"\b(?:hidden|collapsed|toggled?)\s+(?:solution|cell)|\bsolution\s+(?:cell|below|above)"
+    r"|\b(?:open|show|reveal|expand)\s+(?:the|its|a)\s+solution|\bthree dots\b|\bcell below the check\b"
+)
+
+
 def _points_at_solution(sentence: str) -> bool:
     low = " ".join(sentence.lower().split())
-    return "solution" in low and any(cue in low for cue in ("collapsed", "solution cell", "cell below the check"))
+    return "solution" in low and SOLUTION_POINTER.search(low) is not None
 
 
 def without_solution_pointers(text: str) -> str:
