@@ -82,3 +82,25 @@ def test_solutions_collapse_their_output_and_checks_do_not_echo(path):
     notebook = json.loads(path.read_text(encoding="utf-8"))
     changes = normalize_notebooks.normalise(notebook)
     assert not changes, f"{len(changes)} cell(s) to normalise, e.g. {changes[0]}: run `make normalize`"
+
+
+def test_consecutive_stream_outputs_are_merged_once():
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "source": "train()",
+        "outputs": [
+            {"output_type": "stream", "name": "stderr", "text": "epoch 1\r"},
+            {"output_type": "stream", "name": "stderr", "text": ["epoch 2", "\r"]},
+            {"output_type": "stream", "name": "stdout", "text": "done\n"},
+            {"output_type": "stream", "name": "stderr", "text": "warning\n"},
+        ],
+    }
+    notebook = {"cells": [cell]}
+    assert normalize_notebooks.normalise(notebook) == ["cell 0: 1 stream output(s) merged"]
+    assert [(o["name"], o["text"]) for o in cell["outputs"]] == [
+        ("stderr", "epoch 1\repoch 2\r"),
+        ("stdout", "done\n"),
+        ("stderr", "warning\n"),
+    ]
+    assert normalize_notebooks.normalise(notebook) == []

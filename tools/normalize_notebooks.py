@@ -8,6 +8,8 @@ Usage:
   "outputs_hidden": true}``, so its ✓ does not show before the learner opens it.
 - A check cell (``checks.exN(answer)``) keeps its printed message but not the ``True``/``False`` echo, as the
   course kernel shows it (``.jupyter/ipython/ipython_kernel_config.py``).
+- Consecutive outputs of one stream are merged into one, as JupyterLab shows them (``nbconvert --execute``
+  stores a tqdm bar as one stderr output per redraw).
 
 The code and every other output stay as they are, so nbval and the execution counts are unaffected.
 """
@@ -31,6 +33,28 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in root.glob("phase*/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+def _coalesce_streams(outputs: list[dict]) -> list[dict]:
+    """Merge consecutive stream outputs of the same stream (a progress bar executed by nbconvert writes one per
+    redraw), as Jupyter itself shows them; the text is kept whole, carriage returns included."""
+    merged: list[dict] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] = _text(previous) + _text(output)
+        else:
+            merged.append(dict(output))
+    return merged
+
+
+def _text(output: dict) -> str:
+    return "".join(output["text"]) if isinstance(output.get("text"), list) else output.get("text", "")
+
+
 def normalise(notebook: dict) -> list[str]:
     """Normalise ``notebook`` in place; return what was changed (empty if it already was)."""
     changes = []
@@ -43,6 +67,10 @@ def normalise(notebook: dict) -> list[str]:
                 if hidden.get(key) is not True:
                     hidden[key] = True
                     changes.append(f"cell {index}: solution {key}")
+        merged = _coalesce_streams(cell.get("outputs", []))
+        if len(merged) != len(cell.get("outputs", [])):
+            changes.append(f"cell {index}: {len(cell['outputs']) - len(merged)} stream output(s) merged")
+            cell["outputs"] = merged
         if CHECK_CELL.fullmatch(_source(cell).strip()):
             kept = [o for o in cell.get("outputs", []) if o.get("output_type") != "execute_result"]
             if len(kept) != len(cell.get("outputs", [])):
