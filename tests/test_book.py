@@ -153,6 +153,13 @@ def _solutions_problems(browser, page: Path, name: str) -> list[str]:
     return problems
 
 
+def test_a_figure_description_joins_its_comment_lines():
+    source = "# Figure: time against n,\n# with a slope-3 guide\nplt.plot(x)\n# not part of it"
+    assert build_book.figure_description(source) == "time against n, with a slope-3 guide"
+    assert build_book.figure_description("# NBVAL_CHECK_OUTPUT\nplt.plot(x)") is None
+    assert build_book.figure_description("# Figure: one line\n# NBVAL_CHECK_OUTPUT\nx") == "one line"
+
+
 def test_every_page_renders_offline(site, browser):
     problems = []
     pages = _pages(site)

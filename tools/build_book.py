@@ -9,8 +9,9 @@ Usage: python tools/build_book.py [--quiet | --stage-only | --vendor-only]
    - solution cells get the ``hide-cell`` tag: code and output collapse behind a "Show solution" toggle;
    - the ``True``/``False`` echo of check cells is dropped (the printed message stays);
    - a tqdm progress bar (stderr with carriage returns) becomes its final state on one clean line;
-   - every figure gets alt text: the cell's first line ``# Figure: <what is plotted>`` (a structure test requires
-     it), or failing that a generic line naming the section, which tests/test_book.py refuses;
+   - every figure gets alt text: the cell's first line ``# Figure: <what is plotted>`` with the comment lines that
+     continue it (a structure test requires the line), or failing that a generic line naming the section, which
+     tests/test_book.py refuses;
    - the "Next" paragraph starts with the generated link (tools/curriculum_map.py), even if the notebook is
      stale.
 2. Vendor MathJax (npm ``mathjax`` at MATHJAX_VERSION, checked against its sha512) into ``_static/mathjax``,
@@ -66,11 +67,19 @@ FALLBACK_ALT = "Figure for the section"
 
 
 def figure_description(source: str) -> str | None:
-    """The text of a figure cell's first line ``# Figure: …`` (the convention tests/test_notebook_structure.py
-    enforces), or None when the cell does not begin with one."""
+    """A figure cell's description: its first line ``# Figure: …`` (the convention tests/test_notebook_structure.py
+    enforces) and the comment lines that continue it, joined; None when the cell does not begin with one."""
     lines = source.strip().splitlines()
     match = FIGURE_COMMENT.fullmatch(lines[0].strip()) if lines else None
-    return match.group(1).strip() if match else None
+    if not match:
+        return None
+    parts = [match.group(1).strip()]
+    for line in lines[1:]:
+        stripped = line.strip()
+        if not stripped.startswith("#") or stripped.startswith(("# NBVAL", "# Solution")):
+            break
+        parts.append(stripped.lstrip("#").strip())
+    return " ".join(part for part in parts if part)
 
 
 def _is_progress_bar(output: dict) -> bool:
