@@ -32,7 +32,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import digamma, polygamma
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from utils._validation import as_array, as_counts, as_vector, check_same_labels, check_scalar
+from utils._validation import as_array, as_counts, as_matrix, as_vector, check_same_labels, check_scalar
 from utils.linalg import check_design, lstsq_qr
 
 
@@ -590,9 +590,7 @@ def voom_weights(counts: np.ndarray | pd.DataFrame, design: np.ndarray | pd.Data
     span = check_scalar(span, "span", positive=True, upper=1.0)
     if isinstance(counts, pd.DataFrame) and isinstance(design, pd.DataFrame):
         check_same_labels(counts.columns, design.index, "counts.columns", "design.index")
-    design_values = as_array(design, "design")
-    if design_values.ndim != 2:
-        raise ValueError(f"design must be a 2-D samples x coefficients matrix, got {design_values.ndim} dimension(s)")
+    design_values = as_matrix(design, "design")
     if values.shape[1] != design_values.shape[0]:
         hint = " (a samples x genes table? transpose it)" if values.shape[0] == design_values.shape[0] else ""
         raise ValueError(
